@@ -1,0 +1,228 @@
+"""The server interceptor chain: request id → access log and metrics → authentication →
+domain error mapping. One interceptor wraps every handler kind so each step runs once per call
+in the call's own task (so context variables are per call)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+from prometheus_client import Counter, Histogram
+
+from symphony_common.context import (
+    Principal,
+    current_request_id,
+    new_request_id,
+    principal_var,
+    request_id_var,
+)
+from symphony_common.errors import DomainError, Unavailable
+from symphony_common.grpc.status import (
+    domain_error_status,
+    internal_status,
+    to_grpc_status,
+)
+
+log = logging.getLogger("symphony.access")
+errors_log = logging.getLogger("symphony.errors")
+
+REQUESTS = Counter(
+    "symphony_grpc_requests_total", "gRPC requests handled", ["service", "method", "code"]
+)
+LATENCY = Histogram(
+    "symphony_grpc_request_seconds",
+    "gRPC handling time",
+    ["service", "method"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+Authenticate = Callable[[dict[str, str], str], Awaitable[Principal]]
+
+
+def _code_name(context: grpc.aio.ServicerContext) -> str:
+    code = context.code()
+    if code is None:
+        return "OK"
+    if isinstance(code, grpc.StatusCode):
+        return code.name
+    return grpc.StatusCode(code).name if isinstance(code, tuple) else str(code)
+
+
+class ServiceInterceptor(grpc.aio.ServerInterceptor):
+    """`domain` is the error domain (`auth.symphony.dev`); `authenticate` turns call metadata
+    into a `Principal` or raises `Unauthenticated`."""
+
+    def __init__(self, domain: str, authenticate: Authenticate, service: str) -> None:
+        self.domain = domain
+        self.authenticate = authenticate
+        self.service = service
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method or ""
+        # Health and reflection are infrastructure: no auth, no access log.
+        if handler is None or method.startswith(("/grpc.health.", "/grpc.reflection.")):
+            return handler
+        return self._wrap(handler, method)
+
+    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        short = method.rsplit("/", 1)[-1]
+        if handler.unary_unary:
+            inner_uu = handler.unary_unary
+
+            async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                started = time.perf_counter()
+                try:
+                    await self._enter(context, method)
+                    return await inner_uu(request, context)
+                except BaseException as exc:  # noqa: BLE001 - re-raised or mapped
+                    await self._fail(exc, context, method)
+                    raise
+                finally:
+                    self._leave(context, method, short, started)
+
+            return grpc.unary_unary_rpc_method_handler(
+                unary_unary,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream:
+            inner_us = handler.unary_stream
+
+            async def unary_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+                started = time.perf_counter()
+                try:
+                    await self._enter(context, method)
+                    async for item in inner_us(request, context):
+                        yield item
+                except BaseException as exc:  # noqa: BLE001
+                    await self._fail(exc, context, method)
+                    raise
+                finally:
+                    self._leave(context, method, short, started)
+
+            return grpc.unary_stream_rpc_method_handler(
+                unary_stream,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.stream_unary:
+            inner_su = handler.stream_unary
+
+            async def stream_unary(request_iterator: Any, context: grpc.aio.ServicerContext) -> Any:
+                started = time.perf_counter()
+                try:
+                    await self._enter(context, method)
+                    return await inner_su(request_iterator, context)
+                except BaseException as exc:  # noqa: BLE001
+                    await self._fail(exc, context, method)
+                    raise
+                finally:
+                    self._leave(context, method, short, started)
+
+            return grpc.stream_unary_rpc_method_handler(
+                stream_unary,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        inner_ss = handler.stream_stream
+
+        async def stream_stream(request_iterator: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            started = time.perf_counter()
+            try:
+                await self._enter(context, method)
+                async for item in inner_ss(request_iterator, context):
+                    yield item
+            except BaseException as exc:  # noqa: BLE001
+                await self._fail(exc, context, method)
+                raise
+            finally:
+                self._leave(context, method, short, started)
+
+        return grpc.stream_stream_rpc_method_handler(
+            stream_stream,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    async def _enter(self, context: grpc.aio.ServicerContext, method: str) -> None:
+        metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+        incoming = metadata.get("x-request-id", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else new_request_id()
+        request_id_var.set(request_id)
+        context.set_trailing_metadata((("x-request-id", request_id),))
+        principal_var.set(await self.authenticate(metadata, method))
+
+    async def _fail(self, exc: BaseException, context: grpc.aio.ServicerContext, method: str) -> None:
+        """Map `exc` to a status and abort; `context.abort` raises, so this never returns for
+        errors it maps. Aborts raised by handlers and cancellations pass through unchanged."""
+        if isinstance(exc, grpc.aio.AbortError | GeneratorExit) or not isinstance(exc, Exception):
+            return
+        request_id = current_request_id()
+        if isinstance(exc, DomainError):
+            status = domain_error_status(exc, self.domain, request_id)
+        elif isinstance(exc, NotImplementedError):
+            status = domain_error_status(
+                DomainError(
+                    reason="NOT_IMPLEMENTED",
+                    message=f"{method.rsplit('/', 1)[-1]} is not implemented yet",
+                ),
+                self.domain,
+                request_id,
+            )
+            status.code = grpc.StatusCode.UNIMPLEMENTED.value[0]
+        elif _is_db_unavailable(exc):
+            status = domain_error_status(
+                Unavailable("DATABASE_UNAVAILABLE", "the database is unavailable; retry shortly",
+                            retry_after_seconds=1.0),
+                self.domain,
+                request_id,
+            )
+        else:
+            errors_log.exception("unhandled error in %s", method)
+            status = internal_status(self.domain, request_id)
+        grpc_status = to_grpc_status(status)
+        await context.abort(
+            grpc_status.code,
+            grpc_status.details,
+            trailing_metadata=(*grpc_status.trailing_metadata, ("x-request-id", request_id)),
+        )
+
+    def _leave(self, context: grpc.aio.ServicerContext, method: str, short: str, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        code = _code_name(context)
+        REQUESTS.labels(self.service, short, code).inc()
+        LATENCY.labels(self.service, short).observe(elapsed)
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "rpc",
+                extra={"method": method, "code": code, "duration_ms": round(elapsed * 1000, 3),
+                       "peer": context.peer()},
+            )
+
+
+def _is_db_unavailable(exc: BaseException) -> bool:
+    """Connection-level database failures that escaped a repository (pool exhausted,
+    server gone): the client should retry, not see INTERNAL."""
+    names = {type(e).__name__ for e in _chain(exc)}
+    return bool(names & {"OperationalError", "InterfaceError", "ConnectionTimeout",
+                         "PoolTimeout", "TimeoutError"})
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 10:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen

@@ -1,0 +1,131 @@
+"""`grpc.aio` server bootstrap: interceptors, health (readiness follows the database, liveness
+does not), reflection, message-size limits, keepalive, and a graceful drain on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+
+from symphony_common.config import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+# The health service name kubelet's liveness probe asks for: SERVING while the process runs,
+# whatever the database does (restarting a pod does not bring a database back).
+LIVENESS = "liveness"
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+
+@dataclass
+class ServiceRuntime:
+    server: grpc.aio.Server
+    port: int
+    health: HealthServicer
+    service_names: Sequence[str]
+    readiness: ReadinessCheck | None = None
+    readiness_interval: float = 2.0
+    _ready_task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    async def start(self) -> None:
+        await self.server.start()
+        await self.health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
+        await self._set_ready(await self._check())
+        self._ready_task = asyncio.create_task(self._watch_readiness())
+
+    async def _check(self) -> bool:
+        if self.readiness is None:
+            return True
+        try:
+            return await asyncio.wait_for(self.readiness(), timeout=self.readiness_interval)
+        except Exception:  # any failure of the probe means "not ready"
+            return False
+
+    async def _set_ready(self, ready: bool) -> None:
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if ready
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in ("", *self.service_names):
+            await self.health.set(name, status)
+
+    async def _watch_readiness(self) -> None:
+        last: bool | None = None
+        while True:
+            ready = await self._check()
+            if ready != last:
+                await self._set_ready(ready)
+                if last is not None:
+                    log.warning("readiness changed", extra={"ready": ready})
+                last = ready
+            await asyncio.sleep(self.readiness_interval)
+
+    async def stop(self, grace: float) -> None:
+        """Stop taking traffic at once (health NOT_SERVING), let in-flight calls finish."""
+        if self._ready_task is not None:
+            self._ready_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ready_task
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+
+    async def serve_until_signal(self, grace: float) -> None:
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping.set)
+        log.info("serving", extra={"port": self.port, "services": list(self.service_names)})
+        await stopping.wait()
+        log.info("draining", extra={"grace_seconds": grace})
+        await self.stop(grace)
+
+
+def server_options(settings: ServiceSettings) -> list[tuple[str, int]]:
+    return [
+        ("grpc.max_receive_message_length", settings.max_message_bytes),
+        ("grpc.max_send_message_length", settings.max_message_bytes),
+        ("grpc.keepalive_time_ms", 30_000),
+        ("grpc.keepalive_timeout_ms", 10_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+        ("grpc.http2.max_pings_without_data", 0),
+        ("grpc.so_reuseport", 0),
+    ]
+
+
+def create_server(
+    settings: ServiceSettings,
+    *,
+    register: Callable[[grpc.aio.Server], None],
+    service_names: Iterable[str],
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    readiness: ReadinessCheck | None = None,
+    port: int | None = None,
+) -> ServiceRuntime:
+    """Build (not start) a server. `register` adds the service's servicers; `service_names`
+    are their full names, published through health and reflection. `port=0` picks a free one."""
+    names = list(service_names)
+    server = grpc.aio.server(interceptors=list(interceptors), options=server_options(settings))
+    register(server)
+    health = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    reflection.enable_server_reflection(
+        [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
+        server,
+    )
+    bound = server.add_insecure_port(
+        f"{settings.bind}:{settings.effective_grpc_port() if port is None else port}"
+    )
+    if bound == 0:
+        raise RuntimeError(f"could not bind {settings.bind}")
+    return ServiceRuntime(server, bound, health, names, readiness)

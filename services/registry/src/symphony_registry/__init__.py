@@ -1,0 +1,1 @@
+"""Symphony Backbone registry service."""

@@ -1,0 +1,3 @@
+from symphony_common.db.migrations import run_env
+
+run_env()

@@ -1,0 +1,1 @@
+"""Symphony Backbone sync service."""

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from google.rpc import error_details_pb2
+
+from symphony_common.errors import (
+    FieldViolation,
+    InvalidArgument,
+    QuotaViolation,
+    ResourceExhausted,
+    not_found,
+)
+from symphony_common.grpc.status import domain_error_status, internal_status
+
+
+def unpack(status, cls):
+    for detail in status.details:
+        if detail.Is(cls.DESCRIPTOR):
+            msg = cls()
+            detail.Unpack(msg)
+            return msg
+    return None
+
+
+def test_invalid_argument_carries_reason_and_field() -> None:
+    error = InvalidArgument(
+        "INVALID_EMAIL", "email: not an address", field_violations=[FieldViolation("email", "not an address")]
+    )
+    status = domain_error_status(error, "auth.symphony.dev", "rid-1")
+    assert status.code == 3
+    info = unpack(status, error_details_pb2.ErrorInfo)
+    assert (info.reason, info.domain, info.metadata["request_id"]) == ("INVALID_EMAIL", "auth.symphony.dev", "rid-1")
+    assert unpack(status, error_details_pb2.BadRequest).field_violations[0].field == "email"
+
+
+def test_not_found_has_resource_info() -> None:
+    status = domain_error_status(not_found("namespace", "acme"), "registry.symphony.dev")
+    assert status.code == 5
+    assert unpack(status, error_details_pb2.ResourceInfo).resource_name == "acme"
+    assert unpack(status, error_details_pb2.ErrorInfo).reason == "NAMESPACE_NOT_FOUND"
+
+
+def test_quota_with_retry_info() -> None:
+    error = ResourceExhausted(
+        "QUOTA_EXCEEDED", "over quota", quota_violations=[QuotaViolation("user:1", "100 MiB")], retry_after_seconds=2.5
+    )
+    status = domain_error_status(error, "sync.symphony.dev")
+    assert status.code == 8
+    assert unpack(status, error_details_pb2.QuotaFailure).violations[0].subject == "user:1"
+    assert unpack(status, error_details_pb2.RetryInfo).retry_delay.ToNanoseconds() == 2_500_000_000
+
+
+def test_internal_reveals_only_request_id() -> None:
+    status = internal_status("sync.symphony.dev", "abc123")
+    assert status.code == 13
+    assert status.message == "internal error (request id abc123)"
+    assert unpack(status, error_details_pb2.ErrorInfo).reason == "INTERNAL"
