@@ -125,7 +125,9 @@ class Unimplemented(DomainError):
     code = Code.UNIMPLEMENTED
 
 
-def invalid_field(field_path: str, description: str, reason: str = "INVALID_FIELD") -> InvalidArgument:
+def invalid_field(
+    field_path: str, description: str, reason: str = "INVALID_FIELD"
+) -> InvalidArgument:
     """The common case: one bad field."""
     return InvalidArgument(
         reason=reason,

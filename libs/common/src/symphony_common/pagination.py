@@ -20,7 +20,9 @@ MAX_PAGE_SIZE = 1000
 _MAC_BYTES = 12
 
 
-def page_size(requested: int, default: int = DEFAULT_PAGE_SIZE, maximum: int = MAX_PAGE_SIZE) -> int:
+def page_size(
+    requested: int, default: int = DEFAULT_PAGE_SIZE, maximum: int = MAX_PAGE_SIZE
+) -> int:
     """AIP-158: 0 means the default, larger than the maximum is clamped, negative is an error."""
     if requested < 0:
         raise invalid_field("page_size", "must not be negative", "INVALID_PAGE_SIZE")

@@ -33,8 +33,11 @@ USER_PREFIX = "users/"
 
 
 def auth_unavailable() -> Unavailable:
-    return Unavailable("AUTH_UNAVAILABLE", "the auth service is unavailable; retry shortly",
-                       retry_after_seconds=1.0)
+    return Unavailable(
+        "AUTH_UNAVAILABLE",
+        "the auth service is unavailable; retry shortly",
+        retry_after_seconds=1.0,
+    )
 
 
 def grpc_jwks_source(channel: grpc.aio.Channel) -> JwksSource:

@@ -24,8 +24,10 @@ from jwt.algorithms import OKPAlgorithm
 from symphony_common.context import ANONYMOUS, Principal
 from symphony_common.errors import Unauthenticated
 
-ACCESS_TOKEN_TYPE = "at+jwt"
+ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - the JWT `typ` of access tokens (RFC 9068)
 PAT_PREFIX = "symp_"
+# The metadata header that carries the service credential on internal RPCs.
+SERVICE_TOKEN_HEADER = "x-symphony-service-token"  # noqa: S105 - a header name
 MAX_TOKEN_BYTES = 8192
 LEEWAY_SECONDS = 60
 FORBIDDEN_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256", "crit"})
@@ -214,7 +216,7 @@ class Authenticator:
     async def __call__(self, metadata: dict[str, str], method: str) -> Principal:
         service = method.rsplit("/", 2)[-2] if method.count("/") >= 2 else ""
         if service.endswith("InternalService"):
-            presented = metadata.get("x-symphony-service-token", "").encode()
+            presented = metadata.get(SERVICE_TOKEN_HEADER, "").encode()
             if not self._service_token or not hmac.compare_digest(presented, self._service_token):
                 raise Unauthenticated(
                     "SERVICE_CREDENTIAL_REQUIRED", "internal methods require a service credential"

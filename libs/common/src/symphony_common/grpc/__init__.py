@@ -1,1 +1,1 @@
-"""gRPC plumbing shared by every service: server bootstrap, interceptors, status mapping, clients."""
+"""gRPC plumbing shared by every service: server bootstrap, interceptors, status, clients."""

@@ -11,9 +11,9 @@ from typing import Any
 import grpc
 
 from symphony_common.context import current_request_id
+from symphony_common.tokens import SERVICE_TOKEN_HEADER
 
 DEFAULT_DEADLINE_SECONDS = 5.0
-SERVICE_TOKEN_HEADER = "x-symphony-service-token"
 
 
 def retry_service_config(max_attempts: int = 4) -> str:
@@ -21,6 +21,9 @@ def retry_service_config(max_attempts: int = 4) -> str:
     repeat a side effect. Anything else is the caller's decision."""
     return json.dumps(
         {
+            # With a `dns:///` address of a headless Service, calls spread over every pod
+            # instead of sticking to the first connection.
+            "loadBalancingConfig": [{"round_robin": {}}],
             "methodConfig": [
                 {
                     "name": [{}],
@@ -32,7 +35,7 @@ def retry_service_config(max_attempts: int = 4) -> str:
                         "retryableStatusCodes": ["UNAVAILABLE"],
                     },
                 }
-            ]
+            ],
         }
     )
 
@@ -59,17 +62,26 @@ class _ClientMetadataInterceptor(
             metadata.append((SERVICE_TOKEN_HEADER, self.service_token))
         timeout = details.timeout if details.timeout is not None else self.default_deadline
         return grpc.aio.ClientCallDetails(
-            details.method, timeout, grpc.aio.Metadata(*metadata), details.credentials,
+            details.method,
+            timeout,
+            grpc.aio.Metadata(*metadata),
+            details.credentials,
             details.wait_for_ready,
         )
 
-    async def intercept_unary_unary(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
+    async def intercept_unary_unary(
+        self, continuation: Callable[..., Any], details: Any, request: Any
+    ) -> Any:
         return await continuation(self._details(details), request)
 
-    async def intercept_unary_stream(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
+    async def intercept_unary_stream(
+        self, continuation: Callable[..., Any], details: Any, request: Any
+    ) -> Any:
         return await continuation(self._details(details), request)
 
-    async def intercept_stream_unary(self, continuation: Callable[..., Any], details: Any, request_iterator: Any) -> Any:
+    async def intercept_stream_unary(
+        self, continuation: Callable[..., Any], details: Any, request_iterator: Any
+    ) -> Any:
         return await continuation(self._details(details), request_iterator)
 
 

@@ -85,7 +85,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                 try:
                     await self._enter(context, method)
                     return await inner_uu(request, context)
-                except BaseException as exc:  # noqa: BLE001 - re-raised or mapped
+                except BaseException as exc:
                     await self._fail(exc, context, method)
                     raise
                 finally:
@@ -99,13 +99,15 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         if handler.unary_stream:
             inner_us = handler.unary_stream
 
-            async def unary_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            async def unary_stream(
+                request: Any, context: grpc.aio.ServicerContext
+            ) -> AsyncIterator[Any]:
                 started = time.perf_counter()
                 try:
                     await self._enter(context, method)
                     async for item in inner_us(request, context):
                         yield item
-                except BaseException as exc:  # noqa: BLE001
+                except BaseException as exc:
                     await self._fail(exc, context, method)
                     raise
                 finally:
@@ -124,7 +126,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                 try:
                     await self._enter(context, method)
                     return await inner_su(request_iterator, context)
-                except BaseException as exc:  # noqa: BLE001
+                except BaseException as exc:
                     await self._fail(exc, context, method)
                     raise
                 finally:
@@ -137,13 +139,15 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             )
         inner_ss = handler.stream_stream
 
-        async def stream_stream(request_iterator: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        async def stream_stream(
+            request_iterator: Any, context: grpc.aio.ServicerContext
+        ) -> AsyncIterator[Any]:
             started = time.perf_counter()
             try:
                 await self._enter(context, method)
                 async for item in inner_ss(request_iterator, context):
                     yield item
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 await self._fail(exc, context, method)
                 raise
             finally:
@@ -163,7 +167,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         context.set_trailing_metadata((("x-request-id", request_id),))
         principal_var.set(await self.authenticate(metadata, method))
 
-    async def _fail(self, exc: BaseException, context: grpc.aio.ServicerContext, method: str) -> None:
+    async def _fail(
+        self, exc: BaseException, context: grpc.aio.ServicerContext, method: str
+    ) -> None:
         """Map `exc` to a status and abort; `context.abort` raises, so this never returns for
         errors it maps. Aborts raised by handlers and cancellations pass through unchanged."""
         if isinstance(exc, grpc.aio.AbortError | GeneratorExit) or not isinstance(exc, Exception):
@@ -183,8 +189,11 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             status.code = grpc.StatusCode.UNIMPLEMENTED.value[0]
         elif _is_db_unavailable(exc):
             status = domain_error_status(
-                Unavailable("DATABASE_UNAVAILABLE", "the database is unavailable; retry shortly",
-                            retry_after_seconds=1.0),
+                Unavailable(
+                    "DATABASE_UNAVAILABLE",
+                    "the database is unavailable; retry shortly",
+                    retry_after_seconds=1.0,
+                ),
                 self.domain,
                 request_id,
             )
@@ -198,7 +207,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             trailing_metadata=(*grpc_status.trailing_metadata, ("x-request-id", request_id)),
         )
 
-    def _leave(self, context: grpc.aio.ServicerContext, method: str, short: str, started: float) -> None:
+    def _leave(
+        self, context: grpc.aio.ServicerContext, method: str, short: str, started: float
+    ) -> None:
         elapsed = time.perf_counter() - started
         code = _code_name(context)
         REQUESTS.labels(self.service, short, code).inc()
@@ -206,8 +217,12 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         if log.isEnabledFor(logging.INFO):
             log.info(
                 "rpc",
-                extra={"method": method, "code": code, "duration_ms": round(elapsed * 1000, 3),
-                       "peer": context.peer()},
+                extra={
+                    "method": method,
+                    "code": code,
+                    "duration_ms": round(elapsed * 1000, 3),
+                    "peer": context.peer(),
+                },
             )
 
 
@@ -215,8 +230,10 @@ def _is_db_unavailable(exc: BaseException) -> bool:
     """Connection-level database failures that escaped a repository (pool exhausted,
     server gone): the client should retry, not see INTERNAL."""
     names = {type(e).__name__ for e in _chain(exc)}
-    return bool(names & {"OperationalError", "InterfaceError", "ConnectionTimeout",
-                         "PoolTimeout", "TimeoutError"})
+    return bool(
+        names
+        & {"OperationalError", "InterfaceError", "ConnectionTimeout", "PoolTimeout", "TimeoutError"}
+    )
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

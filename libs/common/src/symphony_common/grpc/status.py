@@ -23,7 +23,9 @@ def domain_error_status(error: DomainError, domain: str, request_id: str = "") -
     metadata = dict(error.metadata)
     if request_id:
         metadata.setdefault("request_id", request_id)
-    details = [_pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=domain, metadata=metadata))]
+    details = [
+        _pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=domain, metadata=metadata))
+    ]
     if error.field_violations:
         details.append(
             _pack(

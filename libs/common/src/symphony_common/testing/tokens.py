@@ -57,5 +57,8 @@ class TestSigner:
             **extra,
         }
         return jwt.encode(
-            claims, self.private_key, algorithm="EdDSA", headers={"kid": self.kid, "typ": ACCESS_TOKEN_TYPE}
+            claims,
+            self.private_key,
+            algorithm="EdDSA",
+            headers={"kid": self.kid, "typ": ACCESS_TOKEN_TYPE},
         )

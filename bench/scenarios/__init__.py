@@ -1,0 +1,1 @@
+"""Each scenario module has `run(ctx) -> list[Row]`; `bench/__main__.py` lists them."""

@@ -1,0 +1,296 @@
+"""OpenAPI 3.1 from the same descriptors the router serves: one operation per binding."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
+
+from symphony_gateway.transcoding.path_template import PathTemplate, Variable
+from symphony_gateway.transcoding.query import enum_type_of, is_map, message_type_of
+from symphony_gateway.transcoding.router import Route
+
+_F = FieldDescriptor
+_SCALARS: dict[int, dict[str, Any]] = {
+    _F.TYPE_DOUBLE: {"type": "number", "format": "double"},
+    _F.TYPE_FLOAT: {"type": "number", "format": "float"},
+    _F.TYPE_INT64: {"type": "string", "format": "int64"},
+    _F.TYPE_UINT64: {"type": "string", "format": "uint64"},
+    _F.TYPE_INT32: {"type": "integer", "format": "int32"},
+    _F.TYPE_FIXED64: {"type": "string", "format": "uint64"},
+    _F.TYPE_FIXED32: {"type": "integer", "format": "int64", "minimum": 0},
+    _F.TYPE_BOOL: {"type": "boolean"},
+    _F.TYPE_STRING: {"type": "string"},
+    _F.TYPE_BYTES: {"type": "string", "format": "byte", "contentEncoding": "base64"},
+    _F.TYPE_UINT32: {"type": "integer", "format": "int64", "minimum": 0},
+    _F.TYPE_SFIXED32: {"type": "integer", "format": "int32"},
+    _F.TYPE_SFIXED64: {"type": "string", "format": "int64"},
+    _F.TYPE_SINT32: {"type": "integer", "format": "int32"},
+    _F.TYPE_SINT64: {"type": "string", "format": "int64"},
+}
+_WELL_KNOWN: dict[str, dict[str, Any]] = {
+    "google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
+    "google.protobuf.Duration": {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]{1,9})?s$"},
+    "google.protobuf.FieldMask": {"type": "string", "description": "Comma-separated field paths."},
+    "google.protobuf.Struct": {"type": "object", "additionalProperties": True},
+    "google.protobuf.Value": {},
+    "google.protobuf.ListValue": {"type": "array", "items": {}},
+    "google.protobuf.Empty": {"type": "object", "properties": {}},
+    "google.protobuf.Any": {
+        "type": "object",
+        "properties": {"@type": {"type": "string"}},
+        "required": ["@type"],
+        "additionalProperties": True,
+    },
+    "google.protobuf.DoubleValue": {"type": ["number", "null"]},
+    "google.protobuf.FloatValue": {"type": ["number", "null"]},
+    "google.protobuf.Int64Value": {"type": ["string", "null"], "format": "int64"},
+    "google.protobuf.UInt64Value": {"type": ["string", "null"], "format": "uint64"},
+    "google.protobuf.Int32Value": {"type": ["integer", "null"], "format": "int32"},
+    "google.protobuf.UInt32Value": {"type": ["integer", "null"], "format": "int64"},
+    "google.protobuf.BoolValue": {"type": ["boolean", "null"]},
+    "google.protobuf.StringValue": {"type": ["string", "null"]},
+    "google.protobuf.BytesValue": {"type": ["string", "null"], "format": "byte"},
+}
+_OPENAPI_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "status"],
+            "properties": {
+                "code": {"type": "integer", "description": "The HTTP status code."},
+                "message": {"type": "string"},
+                "status": {"type": "string", "description": "The google.rpc.Code name."},
+                "details": {
+                    "type": "array",
+                    "items": {"$ref": "#/components/schemas/google.protobuf.Any"},
+                },
+            },
+        }
+    },
+}
+
+
+class _Schemas:
+    def __init__(self) -> None:
+        self.components: dict[str, Any] = {"Error": _ERROR_SCHEMA}
+
+    def ref(self, name: str) -> dict[str, Any]:
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    def message(self, descriptor: Descriptor) -> dict[str, Any]:
+        name = descriptor.full_name
+        if name in _WELL_KNOWN:
+            if name not in self.components:
+                self.components[name] = _WELL_KNOWN[name]
+            return self.ref(name)
+        if name not in self.components:
+            self.components[name] = {}  # placeholder: recursive messages end here
+            self.components[name] = {
+                "type": "object",
+                "properties": {f.json_name: self.field(f) for f in descriptor.fields},
+                "additionalProperties": False,
+            }
+        return self.ref(name)
+
+    def enum(self, descriptor: EnumDescriptor) -> dict[str, Any]:
+        name = descriptor.full_name
+        if name not in self.components:
+            self.components[name] = {"type": "string", "enum": [v.name for v in descriptor.values]}
+        return self.ref(name)
+
+    def single(self, field: FieldDescriptor) -> dict[str, Any]:
+        if field.type == _F.TYPE_MESSAGE:
+            return self.message(message_type_of(field))
+        if field.type == _F.TYPE_ENUM:
+            return self.enum(enum_type_of(field))
+        return dict(_SCALARS[field.type])
+
+    def field(self, field: FieldDescriptor) -> dict[str, Any]:
+        if is_map(field):
+            value = message_type_of(field).fields_by_name["value"]
+            return {"type": "object", "additionalProperties": self.single(value)}
+        if field.is_repeated:
+            return {"type": "array", "items": self.single(field)}
+        return self.single(field)
+
+
+def _field_at(descriptor: Descriptor, dotted: str) -> FieldDescriptor:
+    names = dotted.split(".")
+    for name in names[:-1]:
+        descriptor = message_type_of(descriptor.fields_by_name[name])
+    return descriptor.fields_by_name[names[-1]]
+
+
+def openapi_path(template: PathTemplate) -> tuple[str, list[tuple[str, Variable | None]]]:
+    """The OpenAPI path of a template and its parameters (name, variable).
+
+    A variable's literal segments are written out and each of its `*` becomes a parameter
+    named after the collection before it (`{name=organizations/*}` →
+    `organizations/{organizations_id}`), so that `/v1/{name=organizations/*}` and
+    `/v1/{name=namespaces/*}` stay distinct paths and no parameter value holds a `/`.
+    A plain `{field}` keeps its name; `**` takes the field's name and matches the rest.
+    """
+    parts: list[str] = []
+    params: list[tuple[str, Variable | None]] = []
+    used: set[str] = set()
+
+    def name_for(base: str) -> str:
+        name, n = base, 2
+        while name in used:
+            name, n = f"{base}_{n}", n + 1
+        used.add(name)
+        return name
+
+    for segment in template.segments:
+        if not isinstance(segment, Variable):
+            if segment in ("*", "**"):
+                name = name_for("wildcard")
+                parts.append("{" + name + "}")
+                params.append((name, None))
+            else:
+                parts.append(segment)
+            continue
+        if segment.segments == ("*",) or segment.segments == ("**",):
+            name = name_for(segment.dotted)
+            parts.append("{" + name + "}")
+            params.append((name, segment))
+            continue
+        previous = ""
+        for sub in segment.segments:
+            if sub in ("*", "**"):
+                name = name_for(f"{previous}_id" if previous and sub == "*" else segment.dotted)
+                parts.append("{" + name + "}")
+                params.append((name, segment))
+            else:
+                parts.append(sub)
+                previous = sub
+    path = "/" + "/".join(parts)
+    return (path + ":" + template.verb if template.verb else path), params
+
+
+def _path_parameters(
+    route: Route, schemas: _Schemas
+) -> list[tuple[str, Variable | None, dict[str, Any], str]]:
+    request = route.method.input_type
+    found: list[tuple[str, Variable | None, dict[str, Any], str]] = []
+    for name, variable in openapi_path(route.template)[1]:
+        if variable is None:
+            found.append((name, None, {"type": "string"}, "A path segment."))
+            continue
+        field = _field_at(request, variable.dotted)
+        if variable.segments in (("*",), ("**",)):
+            schema = schemas.single(field)
+            description = f"The request field `{variable.dotted}`."
+        else:
+            schema = {"type": "string", "pattern": "^[^/]+$"}
+            description = (
+                f"One segment of the request field `{variable.dotted}` "
+                f"(`{'/'.join(variable.segments)}`)."
+            )
+        if "**" in variable.segments:
+            description += " May contain `/`."
+        found.append((name, variable, schema, description))
+    return found
+
+
+def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
+    request = route.method.input_type
+    parameters: list[dict[str, Any]] = []
+    for name, _variable, schema, description in _path_parameters(route, schemas):
+        parameters.append(
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "description": description,
+                "schema": schema,
+            }
+        )
+    unique = {id(setter): setter for setter in route.query.setters.values()}
+    for setter in unique.values():
+        field = _field_at(request, setter.name)
+        schema = schemas.field(field)
+        param: dict[str, Any] = {
+            "name": setter.json_name,
+            "in": "query",
+            "required": False,
+            "description": f"`{setter.name}`; the proto name is accepted too.",
+            "schema": schema,
+        }
+        if setter.repeated:
+            param["style"] = "form"
+            param["explode"] = True
+        parameters.append(param)
+
+    if route.response_field:
+        response_schema = schemas.field(
+            route.method.output_type.fields_by_name[route.response_field]
+        )
+    else:
+        response_schema = schemas.message(route.method.output_type)
+    if route.server_streaming:
+        content = {
+            "text/event-stream": {
+                "schema": {"type": "string"},
+                "x-event-data": response_schema,
+            }
+        }
+        description = "A stream of Server-Sent Events; each `data:` line is one message."
+    else:
+        content = {"application/json": {"schema": response_schema}}
+        description = "OK"
+    error = {
+        "description": "An error in the envelope of google.rpc.Status.",
+        "content": {"application/json": {"schema": schemas.ref("Error")}},
+    }
+    operation: dict[str, Any] = {
+        "operationId": route.operation_id,
+        "summary": f"{route.service.name}.{route.method.name}",
+        "description": f"gRPC `{route.rpc_path}`.",
+        "tags": [route.service.full_name],
+        "parameters": parameters,
+        "responses": {"200": {"description": description, "content": content}, "default": error},
+    }
+    if route.body.mode:
+        body_schema = (
+            schemas.message(request)
+            if route.body.field is None
+            else schemas.field(route.body.field)
+        )
+        operation["requestBody"] = {
+            "required": False,
+            "content": {"application/json": {"schema": body_schema}},
+        }
+    return operation
+
+
+def build_openapi(
+    routes: Sequence[Route], *, title: str = "Symphony Backbone API", version: str = "v1"
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the routes."""
+    schemas = _Schemas()
+    schemas.message(_any_descriptor())
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        item = paths.setdefault(openapi_path(route.template)[0], {})
+        method = route.http_method.lower()
+        if method not in _OPENAPI_METHODS or method in item:
+            continue  # the router logged the shadowed binding
+        item[method] = _operation(route, schemas)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {"schemas": schemas.components},
+    }
+
+
+def _any_descriptor() -> Descriptor:
+    from google.protobuf import any_pb2
+
+    return any_pb2.Any.DESCRIPTOR

@@ -1,0 +1,1 @@
+"""HTTP/JSON ⇄ gRPC transcoding per google/api/http.proto."""

@@ -1,0 +1,1 @@
+"""Shared test support: stack fixtures (``tests.common.stack``), builders and fakes."""
