@@ -50,6 +50,8 @@ class Wiring:
     readiness: ReadinessCheck | None = None
     background: Sequence[Callable[[], Awaitable[None]]] = ()
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # The service's use-case object, so tests and benchmarks can reach the domain directly.
+    service: Any = None
 
     async def close(self) -> None:
         for closer in reversed(self.closers):

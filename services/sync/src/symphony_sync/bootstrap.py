@@ -2,23 +2,43 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from pathlib import Path
 
 import grpc
 
-from symphony.sync.v1 import sync_internal_service_pb2, sync_internal_service_pb2_grpc, sync_service_pb2, sync_service_pb2_grpc
+from symphony.sync.v1 import (
+    sync_internal_service_pb2,
+    sync_internal_service_pb2_grpc,
+    sync_service_pb2,
+    sync_service_pb2_grpc,
+)
 from symphony_common.db.engine import create_engine, database_ready
+from symphony_common.pagination import PageTokenCodec
 from symphony_common.peers import make_authenticator
 from symphony_common.service import Overrides, ServiceDefinition, Wiring
 from symphony_sync.api.servicer import SyncInternalServicer, SyncServicer
 from symphony_sync.config import SyncSettings
 from symphony_sync.db.unit_of_work import SqlSyncUnitOfWork
-from symphony_sync.domain.service import SyncService
+from symphony_sync.domain.service import SyncService, utcnow
+from symphony_sync.feed import LocalChangeNotifier, RedisChangeNotifier
+
+log = logging.getLogger(__name__)
 
 SERVICE_NAMES = (
     sync_service_pb2.DESCRIPTOR.services_by_name["SyncService"].full_name,
     sync_internal_service_pb2.DESCRIPTOR.services_by_name["SyncInternalService"].full_name,
 )
+
+
+def page_token_secret(settings: SyncSettings) -> str:
+    if settings.page_token_secret:
+        return settings.page_token_secret
+    # Replicas must agree; without a configured secret derive one they share. Page tokens are
+    # also bound to the user and the query, so this only weakens tamper-evidence.
+    log.warning("SYMPHONY_PAGE_TOKEN_SECRET is unset; deriving page-token secret from DATABASE_URL")
+    return hashlib.sha256(f"symphony-sync-page-tokens:{settings.database_url}".encode()).hexdigest()
 
 
 async def build(settings: SyncSettings, overrides: Overrides) -> Wiring:
@@ -29,7 +49,17 @@ async def build(settings: SyncSettings, overrides: Overrides) -> Wiring:
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
     )
-    service = SyncService(lambda: SqlSyncUnitOfWork(engine))
+    notifier: LocalChangeNotifier = overrides.extra.get("notifier") or RedisChangeNotifier(
+        settings.redis_url
+    )
+    service = SyncService(
+        lambda: SqlSyncUnitOfWork(engine),
+        notifier=notifier,
+        limits=settings.limits(),
+        page_tokens=PageTokenCodec(page_token_secret(settings)),
+        clock=overrides.extra.get("clock", utcnow),
+        poll_fallback_seconds=settings.watch_poll_fallback_seconds,
+    )
     authenticator, peers_close = make_authenticator(
         settings, jwks_source=overrides.jwks_source, introspect=overrides.introspect
     )
@@ -40,13 +70,25 @@ async def build(settings: SyncSettings, overrides: Overrides) -> Wiring:
             SyncInternalServicer(service), server
         )
 
-    return Wiring(
+    background = []
+    closers = [engine.dispose, peers_close]
+    if isinstance(notifier, RedisChangeNotifier):
+        background.append(notifier.run)
+        closers.append(notifier.close)
+    if settings.maintenance_interval_seconds > 0:
+        interval = settings.maintenance_interval_seconds
+        background.append(lambda: service.maintenance_loop(interval))
+
+    wiring = Wiring(
         register=register,
         service_names=SERVICE_NAMES,
         authenticator=authenticator,
         readiness=lambda: database_ready(engine),
-        closers=[engine.dispose, peers_close],
+        background=background,
+        closers=closers,
+        service=service,
     )
+    return wiring
 
 
 DEFINITION = ServiceDefinition(

@@ -1,0 +1,166 @@
+"""The change feed's fan-out bus (the `ChangeNotifier` port).
+
+After a commit the writer publishes a hint ("user U changed") on Redis; every replica's
+listener wakes the watch streams of that user, which then read the changes from PostgreSQL.
+Redis carries no data, so a lost message costs latency, never a change. When Redis is down,
+`live` is False and watchers poll PostgreSQL; writes on this replica still wake local
+watchers at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+
+from redis.asyncio import Redis
+
+from symphony_common.redis import REDIS_ERRORS
+
+log = logging.getLogger(__name__)
+
+CHANNEL_PREFIX = "symphony:sync:user:"
+MAX_PENDING_EVENTS = 16
+
+
+class _Subscription:
+    def __init__(self, owner: LocalChangeNotifier, user_id: str) -> None:
+        self._owner = owner
+        self.user_id = user_id
+        self._events: set[str] = set()
+        self._flag = asyncio.Event()
+
+    def push(self, event: str) -> None:
+        if len(self._events) < MAX_PENDING_EVENTS:
+            self._events.add(event)
+        self._flag.set()
+
+    async def wait(self, timeout: float) -> list[str] | None:  # noqa: ASYNC109
+        if not self._flag.is_set():
+            try:
+                await asyncio.wait_for(self._flag.wait(), timeout)
+            except TimeoutError:
+                return None
+        events, self._events = sorted(self._events), set()
+        self._flag.clear()
+        return events
+
+    def close(self) -> None:
+        self._owner._remove(self)
+
+
+class LocalChangeNotifier:
+    """One process: wakes this process's watchers. Complete on a single replica."""
+
+    def __init__(self) -> None:
+        self._subs: dict[str, set[_Subscription]] = {}
+
+    @property
+    def live(self) -> bool:
+        return True
+
+    def subscribe(self, user_id: str) -> _Subscription:
+        sub = _Subscription(self, user_id)
+        self._subs.setdefault(user_id, set()).add(sub)
+        return sub
+
+    def _remove(self, sub: _Subscription) -> None:
+        subs = self._subs.get(sub.user_id)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._subs[sub.user_id]
+
+    def deliver(self, user_id: str, event: str) -> None:
+        for sub in list(self._subs.get(user_id, ())):
+            sub.push(event)
+
+    def wake_all(self, event: str) -> None:
+        for subs in list(self._subs.values()):
+            for sub in list(subs):
+                sub.push(event)
+
+    async def publish(self, user_id: str, event: str) -> None:
+        self.deliver(user_id, event)
+
+    @property
+    def stream_count(self) -> int:
+        return sum(len(s) for s in self._subs.values())
+
+
+class RedisChangeNotifier(LocalChangeNotifier):
+    """Across replicas through Redis pub/sub (pattern subscription on one connection per
+    replica), with local delivery as well so a replica never depends on Redis for its own
+    writes."""
+
+    def __init__(self, redis_url: str) -> None:
+        super().__init__()
+        self.replica = uuid.uuid4().hex[:12]
+        self._publisher = Redis.from_url(
+            redis_url, socket_timeout=0.5, socket_connect_timeout=0.5, retry_on_timeout=False
+        )
+        self._listener_client = Redis.from_url(
+            redis_url, socket_connect_timeout=0.5, socket_timeout=None, health_check_interval=10
+        )
+        self._live = False
+
+    @property
+    def live(self) -> bool:
+        return self._live
+
+    async def publish(self, user_id: str, event: str) -> None:
+        self.deliver(user_id, event)
+        try:
+            await self._publisher.publish(f"{CHANNEL_PREFIX}{user_id}", f"{self.replica}:{event}")
+        except REDIS_ERRORS:
+            if self._live:
+                log.warning("change bus unavailable; watchers poll the database")
+            self._live = False
+
+    async def run(self) -> None:
+        """Listen until cancelled, reconnecting with backoff."""
+        backoff = 0.1
+        while True:
+            pubsub = self._listener_client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.psubscribe(f"{CHANNEL_PREFIX}*")
+                if not self._live:
+                    log.info("change bus connected")
+                self._live = True
+                backoff = 0.1
+                # Messages may have been missed while disconnected: every watcher re-reads.
+                self.wake_all("changes")
+                while True:
+                    message = await pubsub.get_message(timeout=5.0)
+                    if message is None or message.get("type") != "pmessage":
+                        continue
+                    self._on_message(message)
+            except asyncio.CancelledError:
+                raise
+            except REDIS_ERRORS:
+                if self._live:
+                    log.warning("change bus lost; watchers poll the database")
+                self._live = False
+                self.wake_all("changes")
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+
+    def _on_message(self, message: dict[str, object]) -> None:
+        channel = message.get("channel")
+        data = message.get("data")
+        if not isinstance(channel, bytes) or not isinstance(data, bytes):
+            return
+        user_id = channel.decode(errors="replace").removeprefix(CHANNEL_PREFIX)
+        replica, _, event = data.decode(errors="replace").partition(":")
+        if replica != self.replica and event:
+            self.deliver(user_id, event)
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._publisher.aclose()
+        with contextlib.suppress(Exception):
+            await self._listener_client.aclose()
