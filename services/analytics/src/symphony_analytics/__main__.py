@@ -1,12 +1,38 @@
-"""`python -m symphony_analytics serve|migrate`."""
+"""`python -m symphony_analytics serve|migrate|rebuild-rollups [--days N]`."""
 
+from __future__ import annotations
+
+import argparse
+import asyncio
 import sys
+from datetime import UTC, datetime, timedelta
 
+from symphony_analytics.bootstrap import DEFINITION, make_service
+from symphony_analytics.config import AnalyticsSettings
 from symphony_common.service import main
-from symphony_analytics.bootstrap import DEFINITION
+
+
+async def _rebuild(days: int) -> None:
+    """Recompute the rollups of the last `days` days from the raw events (within retention)."""
+    from symphony_common.db.engine import create_engine
+
+    settings = AnalyticsSettings()
+    engine = create_engine(settings.database_url, application_name="symphony-analytics-rebuild")
+    try:
+        service = make_service(settings, engine, registry=None, rate_limiter=None)
+        end = datetime.now(UTC) + timedelta(days=1)
+        await service.rebuild_rollups(end - timedelta(days=days + 1), end)
+    finally:
+        await engine.dispose()
 
 
 def run() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "rebuild-rollups":
+        parser = argparse.ArgumentParser(prog="symphony-analytics rebuild-rollups")
+        parser.add_argument("--days", type=int, default=AnalyticsSettings().raw_retention_days)
+        args = parser.parse_args(sys.argv[2:])
+        asyncio.run(_rebuild(args.days))
+        sys.exit(0)
     sys.exit(main(DEFINITION))
 
 

@@ -2,23 +2,79 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import grpc
 
-from symphony.analytics.v1 import analytics_internal_service_pb2, analytics_internal_service_pb2_grpc, analytics_service_pb2, analytics_service_pb2_grpc
-from symphony_common.db.engine import create_engine, database_ready
-from symphony_common.peers import make_authenticator
-from symphony_common.service import Overrides, ServiceDefinition, Wiring
+from symphony.analytics.v1 import (
+    analytics_internal_service_pb2,
+    analytics_internal_service_pb2_grpc,
+    analytics_service_pb2,
+    analytics_service_pb2_grpc,
+)
+from symphony_analytics.adapters.rate_limit import LocalRateLimiter, RedisRateLimiter
+from symphony_analytics.adapters.registry import GrpcRegistryDirectory
 from symphony_analytics.api.servicer import AnalyticsInternalServicer, AnalyticsServicer
 from symphony_analytics.config import AnalyticsSettings
+from symphony_analytics.db.repository import SqlMaintenance
 from symphony_analytics.db.unit_of_work import SqlAnalyticsUnitOfWork
-from symphony_analytics.domain.service import AnalyticsService
+from symphony_analytics.domain.catalogue import load_catalogue
+from symphony_analytics.domain.models import IngestLimits
+from symphony_analytics.domain.service import AnalyticsPolicy, AnalyticsService
+from symphony_common.db.engine import create_engine, database_ready
+from symphony_common.errors import DomainError
+from symphony_common.grpc.client import open_channel
+from symphony_common.peers import make_authenticator
+from symphony_common.redis import create_redis
+from symphony_common.service import Overrides, ServiceDefinition, Wiring
+
+log = logging.getLogger(__name__)
 
 SERVICE_NAMES = (
     analytics_service_pb2.DESCRIPTOR.services_by_name["AnalyticsService"].full_name,
-    analytics_internal_service_pb2.DESCRIPTOR.services_by_name["AnalyticsInternalService"].full_name,
+    analytics_internal_service_pb2.DESCRIPTOR.services_by_name[
+        "AnalyticsInternalService"
+    ].full_name,
 )
+
+
+def make_service(
+    settings: AnalyticsSettings, engine, *, registry, rate_limiter, clock=None
+) -> AnalyticsService:  # type: ignore[no-untyped-def]
+    catalogue = load_catalogue(
+        limits=IngestLimits(
+            max_stream_events=settings.max_stream_events,
+            max_event_age=timedelta(days=settings.dedupe_window_days),
+        ),
+        retention=timedelta(days=settings.raw_retention_days),
+        dedupe_window=timedelta(days=settings.dedupe_window_days),
+        threshold=settings.suppression_threshold,
+    )
+    policy = AnalyticsPolicy(
+        suppression_threshold=settings.suppression_threshold,
+        install_events_per_window=settings.install_events_per_minute,
+        address_events_per_window=settings.address_events_per_minute,
+        address_queries_per_window=settings.address_queries_per_minute,
+        max_concurrent_ingest=settings.max_concurrent_ingest,
+        overload_wait_seconds=settings.overload_wait_seconds,
+        stream_idle_seconds=settings.stream_idle_seconds,
+        salt=secrets.token_hex(16),
+    )
+    extra = {"clock": clock} if clock else {}
+    return AnalyticsService(
+        lambda: SqlAnalyticsUnitOfWork(engine),
+        catalogue=catalogue,
+        rate_limiter=rate_limiter,
+        registry=registry,
+        maintenance=SqlMaintenance(engine),
+        policy=policy,
+        **extra,
+    )
 
 
 async def build(settings: AnalyticsSettings, overrides: Overrides) -> Wiring:
@@ -29,23 +85,67 @@ async def build(settings: AnalyticsSettings, overrides: Overrides) -> Wiring:
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
     )
-    service = AnalyticsService(lambda: SqlAnalyticsUnitOfWork(engine))
+    closers = [engine.dispose]
+    redis = create_redis(settings.redis_url) if settings.use_redis else None
+    if redis is not None:
+        closers.append(redis.aclose)
+    rate_limiter = overrides.extra.get("rate_limiter") or RedisRateLimiter(
+        redis, LocalRateLimiter()
+    )
+    registry = overrides.extra.get("registry")
+    if registry is None:
+        channel = open_channel(settings.registry_address, service_token=settings.service_token)
+        registry = GrpcRegistryDirectory(channel)
+        closers.append(channel.close)
+    service = make_service(
+        settings,
+        engine,
+        registry=registry,
+        rate_limiter=rate_limiter,
+        clock=overrides.extra.get("clock"),
+    )
     authenticator, peers_close = make_authenticator(
         settings, jwks_source=overrides.jwks_source, introspect=overrides.introspect
     )
+    closers.append(peers_close)
+    trusted = frozenset(p.strip() for p in settings.trusted_proxies.split(",") if p.strip())
 
     def register(server: grpc.aio.Server) -> None:
-        analytics_service_pb2_grpc.add_AnalyticsServiceServicer_to_server(AnalyticsServicer(service), server)
+        analytics_service_pb2_grpc.add_AnalyticsServiceServicer_to_server(
+            AnalyticsServicer(service, trusted), server
+        )
         analytics_internal_service_pb2_grpc.add_AnalyticsInternalServiceServicer_to_server(
             AnalyticsInternalServicer(service), server
         )
+
+    async def maintenance() -> None:
+        """Partitions ahead of time, retention, dedupe purge: at start-up, then periodically."""
+        while True:
+            with contextlib.suppress(DomainError):
+                try:
+                    created = await service.ensure_partitions()
+                    dropped, purged = await service.apply_retention()
+                    log.info(
+                        "analytics maintenance",
+                        extra={
+                            "partitions_created": created,
+                            "partitions_dropped": dropped,
+                            "ids_purged": purged,
+                        },
+                    )
+                except DomainError:
+                    log.warning("analytics maintenance skipped: storage unavailable")
+                    await asyncio.sleep(min(60.0, settings.maintenance_interval_seconds))
+                    continue
+            await asyncio.sleep(settings.maintenance_interval_seconds)
 
     return Wiring(
         register=register,
         service_names=SERVICE_NAMES,
         authenticator=authenticator,
         readiness=lambda: database_ready(engine),
-        closers=[engine.dispose, peers_close],
+        background=[maintenance] if overrides.extra.get("maintenance", True) else [],
+        closers=closers,
     )
 
 

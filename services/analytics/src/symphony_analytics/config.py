@@ -6,6 +6,30 @@ from symphony_common.config import ServiceSettings
 
 
 class AnalyticsSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="SYMPHONY_ANALYTICS_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="SYMPHONY_ANALYTICS_", extra="ignore", populate_by_name=True
+    )
 
     service_name: str = "analytics"
+    # Public figures for groups of fewer distinct installs than this are withheld.
+    suppression_threshold: int = 5
+    # Raw events are dropped (whole daily partitions) after this many days; rollups are kept.
+    raw_retention_days: int = 90
+    # Event ids are remembered this long; events older than this are refused (max_event_age).
+    dedupe_window_days: int = 30
+    # Events (not calls) per install and per client address in each rate window.
+    install_events_per_minute: int = 3_000
+    address_events_per_minute: int = 30_000
+    address_queries_per_minute: int = 600
+    # Concurrent ingest transactions; a call waiting longer than overload_wait_seconds gets
+    # RESOURCE_EXHAUSTED (INGEST_OVERLOADED).
+    max_concurrent_ingest: int = 8
+    overload_wait_seconds: float = 5.0
+    max_stream_events: int = 50_000
+    stream_idle_seconds: float = 30.0
+    # Peers whose `x-forwarded-for` names the real client (the gateway), comma-separated.
+    trusted_proxies: str = "127.0.0.1,::1"
+    # How often partitions are created ahead and retention is applied.
+    maintenance_interval_seconds: float = 3600.0
+    # Use Redis for rate limits (a per-process limiter takes over while it is unreachable).
+    use_redis: bool = True

@@ -2,11 +2,111 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from symphony_analytics.domain.models import (
+    BucketFigure,
+    DownloadCount,
+    DroppedCount,
+    ExtensionDay,
+    Filters,
+    GroupTotal,
+    Interval,
+    Period,
+    Reason,
+    StoredEvent,
+    StoreResult,
+)
+
+
+class EventRepository(Protocol):
+    async def store(self, events: Sequence[StoredEvent]) -> StoreResult:
+        """Insert the events whose ids are new (within the dedupe window) and update the
+        rollups for exactly those, in the unit of work's transaction."""
+        ...
+
+    async def count_dropped(
+        self, bucket: datetime, drops: Sequence[tuple[Reason, str]], accepted: int, duplicates: int
+    ) -> None:
+        """Add (reason, event) drops and the accepted/duplicate totals to the hour's counters."""
+        ...
+
+
+class QueryRepository(Protocol):
+    async def event_totals_by_group(
+        self,
+        event: str,
+        interval: Interval,
+        start: datetime,
+        end: datetime,
+        group_by: str,
+        filters: Filters,
+    ) -> list[GroupTotal]: ...
+
+    async def event_buckets(
+        self,
+        event: str,
+        interval: Interval,
+        start: datetime,
+        end: datetime,
+        group_by: str,
+        filters: Filters,
+        groups: Sequence[str] | None,
+    ) -> list[BucketFigure]:
+        """Per bucket (and group, when `group_by`): events and distinct installs. Groups not in
+        `groups` (when given) are reported together under group ''."""
+        ...
+
+    async def active_totals_by_group(
+        self, start: datetime, end: datetime, group_by: str, filters: Filters
+    ) -> list[GroupTotal]: ...
+
+    async def active_buckets(
+        self,
+        period: Period,
+        start: datetime,
+        end: datetime,
+        group_by: str,
+        filters: Filters,
+        groups: Sequence[str] | None,
+    ) -> list[BucketFigure]: ...
+
+    async def top_events(
+        self, start: datetime, end: datetime, filters: Filters
+    ) -> list[GroupTotal]: ...
+
+    async def dropped(self, start: datetime, end: datetime) -> tuple[list[DroppedCount], int, int]:
+        """The drop counters by (reason, event), and the accepted and duplicate totals."""
+        ...
+
+    async def extension_figures(
+        self,
+        extension_id: str,
+        namespace: str,
+        extension: str,
+        version: str,
+        start: datetime,
+        end: datetime,
+    ) -> list[ExtensionDay]:
+        """Figures per (day, version), per day (version None), per version (day None) and for
+        the whole range (both None); distinct installs are counted within each group."""
+        ...
+
+
+class DownloadRepository(Protocol):
+    async def record(self, counts: Sequence[DownloadCount]) -> int:
+        """Record the rows whose `outbox_id` is new; return how many were."""
+        ...
+
 
 class AnalyticsUnitOfWork(Protocol):
+    events: EventRepository
+    queries: QueryRepository
+    downloads: DownloadRepository
+
     async def __aenter__(self) -> Self: ...
 
     async def __aexit__(
@@ -17,3 +117,34 @@ class AnalyticsUnitOfWork(Protocol):
     ) -> None: ...
 
     async def commit(self) -> None: ...
+
+
+class Maintenance(Protocol):
+    """Partition upkeep, retention and rollup rebuilds (run by background jobs and the CLI)."""
+
+    async def ensure_partitions(self, first_day: datetime, last_day: datetime) -> int: ...
+
+    async def drop_partitions_before(self, day: datetime) -> int: ...
+
+    async def purge_dedupe(self, before: datetime) -> int: ...
+
+    async def rebuild_rollups(self, start: datetime, end: datetime) -> None: ...
+
+
+class RateLimiter(Protocol):
+    async def hit(self, key: str, cost: int, limit: int, window_seconds: int) -> float:
+        """Count `cost` against `key`; return 0 when within `limit`, else the seconds to wait."""
+        ...
+
+
+class RegistryDirectory(Protocol):
+    """What analytics asks the registry (over gRPC; never its schema)."""
+
+    async def extension_exists(self, namespace: str, extension: str, version: str) -> bool:
+        """False when the extension (or, with `version`, that version) does not exist.
+        Raises `Unavailable(REGISTRY_UNAVAILABLE)` when the registry cannot answer."""
+        ...
+
+    async def is_member(self, namespace: str, user_id: str) -> bool:
+        """True when the user has a role in the namespace. Raises `Unavailable` likewise."""
+        ...

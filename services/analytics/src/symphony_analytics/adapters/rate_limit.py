@@ -1,0 +1,64 @@
+"""Fixed-window rate limits in Redis, with a per-process fallback while Redis is down (Redis is
+an accelerator: with it gone, each replica enforces the limits on its own)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from symphony_common.redis import REDIS_ERRORS
+
+REDIS_PAUSE_SECONDS = 5.0  # after a Redis error, use the local limiter this long
+LOCAL_CAPACITY = 100_000
+
+
+class LocalRateLimiter:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._counts: dict[str, tuple[int, int]] = {}
+
+    async def hit(self, key: str, cost: int, limit: int, window_seconds: int) -> float:
+        now = self._clock()
+        slot = int(now // window_seconds)
+        if len(self._counts) > LOCAL_CAPACITY:
+            self._counts = {k: v for k, v in self._counts.items() if v[0] == slot}
+        previous_slot, count = self._counts.get(key, (slot, 0))
+        count = (count if previous_slot == slot else 0) + cost
+        self._counts[key] = (slot, count)
+        return _wait(count, limit, slot, window_seconds, now)
+
+
+def _wait(count: int, limit: int, slot: int, window: int, now: float) -> float:
+    if count <= limit:
+        return 0.0
+    return max((slot + 1) * window - now, 0.001)
+
+
+class RedisRateLimiter:
+    def __init__(
+        self,
+        redis: Any,
+        fallback: LocalRateLimiter | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._redis = redis
+        self._fallback = fallback or LocalRateLimiter(clock)
+        self._clock = clock
+        self._paused_until = 0.0
+
+    async def hit(self, key: str, cost: int, limit: int, window_seconds: int) -> float:
+        now = self._clock()
+        if self._redis is None or now < self._paused_until:
+            return await self._fallback.hit(key, cost, limit, window_seconds)
+        slot = int(now // window_seconds)
+        redis_key = f"symphony:analytics:rl:{key}:{slot}"
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.incrby(redis_key, cost)
+            pipe.expire(redis_key, window_seconds + 1)
+            count, _ = await pipe.execute()
+        except REDIS_ERRORS:
+            self._paused_until = now + REDIS_PAUSE_SECONDS
+            return await self._fallback.hit(key, cost, limit, window_seconds)
+        return _wait(int(count), limit, slot, window_seconds, now)

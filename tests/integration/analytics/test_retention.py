@@ -1,0 +1,52 @@
+"""Daily partitions created ahead of time, raw-event retention by dropping partitions, and the
+dedupe table's own retention."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+
+from symphony_analytics.bootstrap import make_service
+from symphony_analytics.config import AnalyticsSettings
+from symphony_common.db.engine import create_engine
+
+
+def partitions(url: str) -> list[str]:
+    with psycopg.connect(url) as conn:
+        return sorted(
+            r[0]
+            for r in conn.execute(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = 'analytics.events'::regclass"
+            )
+        )
+
+
+async def test_partitions_ahead_retention_and_dedupe_purge(analytics_url, clean) -> None:
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    engine = create_engine(analytics_url, application_name="test-retention")
+    try:
+        settings = AnalyticsSettings(database_url=analytics_url, raw_retention_days=90)
+        service = make_service(settings, engine, registry=None, rate_limiter=None)
+        await service.ensure_partitions()
+        names = partitions(analytics_url)
+        assert f"events_p{(today + timedelta(days=7)):%Y%m%d}" in names  # a week ahead
+        assert f"events_p{(today - timedelta(days=31)):%Y%m%d}" in names  # the accepted window back
+        old = today - timedelta(days=120)
+        await service.ensure_partitions(old, old + timedelta(days=1))
+        with psycopg.connect(analytics_url, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO analytics.event_ids VALUES "
+                "(gen_random_uuid(), now() - interval '40 days'),"
+                " (gen_random_uuid(), now())"
+            )
+        dropped, purged = await service.apply_retention()
+        assert dropped == 2 and purged == 1
+        names = partitions(analytics_url)
+        assert f"events_p{old:%Y%m%d}" not in names
+        assert f"events_p{(today - timedelta(days=31)):%Y%m%d}" in names
+        with psycopg.connect(analytics_url) as conn:
+            assert conn.execute("SELECT count(*) FROM analytics.event_ids").fetchone()[0] == 1
+    finally:
+        await engine.dispose()
