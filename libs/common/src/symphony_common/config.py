@@ -27,16 +27,23 @@ class CommonSettings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
+    # PostgreSQL (`postgresql://user:password@host:port/db`); each service uses its own schema.
     database_url: str = shared("DATABASE_URL", DEFAULT_DATABASE_URL)  # type: ignore[assignment]
+    # Redis for caches, rate limits and fan-out; everything keeps working while it is down.
     redis_url: str = shared("REDIS_URL", "redis://127.0.0.1:6379/0")  # type: ignore[assignment]
+    # Log level of the JSON logs (DEBUG, INFO, WARNING, ERROR).
     log_level: str = shared("SYMPHONY_LOG_LEVEL", "INFO")  # type: ignore[assignment]
     # The credential services present to each other's *InternalService RPCs.
     service_token: str = shared("SYMPHONY_SERVICE_TOKEN", "")  # type: ignore[assignment]
+    # Where peers and the gateway reach auth (host:port, or dns:///name:port for every pod).
     auth_address: str = peer_address("auth")  # type: ignore[assignment]
+    # Where peers and the gateway reach the registry.
     registry_address: str = peer_address("registry")  # type: ignore[assignment]
+    # Where peers and the gateway reach sync.
     sync_address: str = peer_address("sync")  # type: ignore[assignment]
+    # Where peers and the gateway reach analytics.
     analytics_address: str = peer_address("analytics")  # type: ignore[assignment]
-    # JWT claims every service checks on access tokens.
+    # The `iss` claim of access tokens: auth writes it, every service checks it.
     token_issuer: str = shared("SYMPHONY_TOKEN_ISSUER", "https://symphony.dev")  # type: ignore[assignment]
     # Secret that signs page tokens so a tampered token is refused; replicas must share it.
     page_token_secret: str = shared("SYMPHONY_PAGE_TOKEN_SECRET", "")  # type: ignore[assignment]
@@ -46,16 +53,23 @@ class ServiceSettings(CommonSettings):
     """Per-service settings; subclasses set `env_prefix = "SYMPHONY_<SVC>_"` and `service_name`."""
 
     service_name: str = "service"
+    # Address the gRPC server listens on (0.0.0.0 in a container).
     bind: str = "127.0.0.1"
+    # gRPC port; 0 means the service's default (auth 50051 … analytics 50054).
     grpc_port: int = 0
+    # Database connections kept open per process.
     db_pool_size: int = 10
+    # Extra connections allowed under bursts.
     db_max_overflow: int = 10
+    # How long a call waits for a free connection before UNAVAILABLE.
     db_pool_timeout_seconds: float = 5.0
+    # Largest gRPC message received or sent.
     max_message_bytes: int = 4 * 1024 * 1024
+    # How long in-flight calls may run after SIGTERM before they are cancelled.
     shutdown_grace_seconds: float = 20.0
     # Prometheus metrics on this port when > 0.
     metrics_port: int = 0
-    # Token cache and JWKS refresh bounds (see symphony_common.tokens).
+    # Least time between two JWKS fetches caused by unknown key ids.
     jwks_cooldown_seconds: float = 60.0
 
     def effective_grpc_port(self) -> int:

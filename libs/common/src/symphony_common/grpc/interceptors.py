@@ -76,76 +76,38 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         return self._wrap(handler, method)
 
     def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        """The same steps around each of the four handler kinds: the request side (one message
+        or an iterator) is passed through untouched, the response side is awaited or iterated."""
         short = method.rsplit("/", 1)[-1]
-        if handler.unary_unary:
-            inner_uu = handler.unary_unary
+        serializers = {
+            "request_deserializer": handler.request_deserializer,
+            "response_serializer": handler.response_serializer,
+        }
+        if handler.unary_unary or handler.stream_unary:
+            respond = handler.unary_unary or handler.stream_unary
 
-            async def unary_unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            async def single(request: Any, context: grpc.aio.ServicerContext) -> Any:
                 started = time.perf_counter()
                 try:
                     await self._enter(context, method)
-                    return await inner_uu(request, context)
+                    return await respond(request, context)
                 except BaseException as exc:
                     await self._fail(exc, context, method)
                     raise
                 finally:
                     self._leave(context, method, short, started)
 
-            return grpc.unary_unary_rpc_method_handler(
-                unary_unary,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream:
-            inner_us = handler.unary_stream
+            if handler.unary_unary:
+                return grpc.unary_unary_rpc_method_handler(single, **serializers)
+            return grpc.stream_unary_rpc_method_handler(single, **serializers)
 
-            async def unary_stream(
-                request: Any, context: grpc.aio.ServicerContext
-            ) -> AsyncIterator[Any]:
-                started = time.perf_counter()
-                try:
-                    await self._enter(context, method)
-                    async for item in inner_us(request, context):
-                        yield item
-                except BaseException as exc:
-                    await self._fail(exc, context, method)
-                    raise
-                finally:
-                    self._leave(context, method, short, started)
+        stream = handler.unary_stream or handler.stream_stream
 
-            return grpc.unary_stream_rpc_method_handler(
-                unary_stream,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.stream_unary:
-            inner_su = handler.stream_unary
-
-            async def stream_unary(request_iterator: Any, context: grpc.aio.ServicerContext) -> Any:
-                started = time.perf_counter()
-                try:
-                    await self._enter(context, method)
-                    return await inner_su(request_iterator, context)
-                except BaseException as exc:
-                    await self._fail(exc, context, method)
-                    raise
-                finally:
-                    self._leave(context, method, short, started)
-
-            return grpc.stream_unary_rpc_method_handler(
-                stream_unary,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        inner_ss = handler.stream_stream
-
-        async def stream_stream(
-            request_iterator: Any, context: grpc.aio.ServicerContext
-        ) -> AsyncIterator[Any]:
+        async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             started = time.perf_counter()
             try:
                 await self._enter(context, method)
-                async for item in inner_ss(request_iterator, context):
+                async for item in stream(request, context):
                     yield item
             except BaseException as exc:
                 await self._fail(exc, context, method)
@@ -153,11 +115,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             finally:
                 self._leave(context, method, short, started)
 
-        return grpc.stream_stream_rpc_method_handler(
-            stream_stream,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(streaming, **serializers)
+        return grpc.stream_stream_rpc_method_handler(streaming, **serializers)
 
     async def _enter(self, context: grpc.aio.ServicerContext, method: str) -> None:
         metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
