@@ -50,8 +50,10 @@ class Wiring:
     readiness: ReadinessCheck | None = None
     background: Sequence[Callable[[], Awaitable[None]]] = ()
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    # The service's use-case object, so tests and benchmarks can reach the domain directly.
+    # The service's use-case object and other named internals (a worker, a key store), so
+    # tests and benchmarks can reach them without going through the wire.
     service: Any = None
+    parts: dict[str, Any] = field(default_factory=dict)
 
     async def close(self) -> None:
         for closer in reversed(self.closers):

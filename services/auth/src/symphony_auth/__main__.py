@@ -2,8 +2,8 @@
 
 import sys
 
-from symphony_common.service import main
 from symphony_auth.bootstrap import DEFINITION
+from symphony_common.service import main
 
 
 def run() -> None:

@@ -1,11 +1,84 @@
-"""Auth settings: `SYMPHONY_AUTH_*` plus the shared variables (see the README)."""
+"""Auth settings: `SYMPHONY_AUTH_*` plus the shared variables (see the README and NOTES.md).
 
+| variable | default | meaning |
+|---|---|---|
+| SYMPHONY_AUTH_ACCESS_TOKEN_TTL_SECONDS | 900 | access-token lifetime |
+| SYMPHONY_AUTH_REFRESH_GRACE_SECONDS | 5 | retry window returning the same successor (≤ 60) |
+| SYMPHONY_AUTH_SESSION_IDLE_DAYS / _ABSOLUTE_DAYS | 30 / 90 | refresh-token family lifetime |
+| SYMPHONY_AUTH_ADMIN_EMAILS | "" | comma-separated emails of platform administrators |
+| SYMPHONY_AUTH_OIDC_PROVIDERS | "[]" | JSON list of OIDC providers (see `OidcProviderConfig`) |
+| SYMPHONY_AUTH_KEY_ENCRYPTION_KEY | "" | encrypts signing private keys at rest (AES-256-GCM) |
+| SYMPHONY_AUTH_KEY_ROTATION_DAYS | 30 | age at which the next signing key is published |
+| SYMPHONY_AUTH_KEY_PUBLISH_LEAD_SECONDS | 600 | how long a next key is published before it signs |
+| SYMPHONY_AUTH_WEBSITE_URL | http://127.0.0.1:8080 | base of verification, reset and device links |
+| SYMPHONY_AUTH_TRUSTED_PROXIES | 127.0.0.1/32,::1/128 | peers whose `x-forwarded-for` is believed |
+| SMTP_URL | "" | `smtp://user:pass@host:port` (or `smtps://`); the log when empty |
+| SMTP_FROM | no-reply@symphony.dev | sender of the account emails |
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
 from pydantic_settings import SettingsConfigDict
 
-from symphony_common.config import ServiceSettings
+from symphony_common.config import ServiceSettings, shared
+
+
+class OidcProviderConfig(BaseModel):
+    """One external provider. `redirect_uris` lists the website callback URLs accepted
+    (exact match); `issuer` is discovered at `<issuer>/.well-known/openid-configuration`."""
+
+    id: str
+    display_name: str = ""
+    issuer: str
+    client_id: str
+    client_secret: str = ""
+    redirect_uris: list[str] = []
+    scopes: list[str] = ["openid", "email", "profile"]
 
 
 class AuthSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="SYMPHONY_AUTH_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="SYMPHONY_AUTH_", extra="ignore", populate_by_name=True
+    )
 
     service_name: str = "auth"
+
+    access_token_ttl_seconds: int = 900
+    refresh_grace_seconds: float = 5.0
+    session_idle_days: int = 30
+    session_absolute_days: int = 90
+    device_code_ttl_seconds: int = 600
+    device_poll_interval_seconds: int = 5
+    external_login_ttl_seconds: int = 600
+    admin_emails: str = ""
+    oidc_providers: str = "[]"
+    key_encryption_key: str = ""
+    key_rotation_days: int = 30
+    key_publish_lead_seconds: int = 600
+    website_url: str = "http://127.0.0.1:8080"
+    trusted_proxies: str = "127.0.0.1/32,::1/128"
+    # Failed sign-ins: per account and per client address, over a window.
+    login_account_limit: int = 10
+    login_address_limit: int = 50
+    login_window_seconds: int = 900
+    # Anonymous request rate of registration, reset requests and device starts per address.
+    request_rate_limit: int = 30
+    request_rate_window_seconds: int = 60
+    # argon2id parameters (OWASP minimum: m = 19 MiB, t = 2, p = 1).
+    argon2_memory_kib: int = 19456
+    argon2_time_cost: int = 2
+    argon2_parallelism: int = 1
+    outbox_poll_seconds: float = 1.0
+
+    smtp_url: str = shared("SMTP_URL", "")  # type: ignore[assignment]
+    smtp_from: str = shared("SMTP_FROM", "no-reply@symphony.dev")  # type: ignore[assignment]
+
+    def admin_email_set(self) -> frozenset[str]:
+        return frozenset(e.strip().lower() for e in self.admin_emails.split(",") if e.strip())
+
+    def providers(self) -> list[OidcProviderConfig]:
+        import json
+
+        raw = json.loads(self.oidc_providers or "[]")
+        return [OidcProviderConfig.model_validate(item) for item in raw]

@@ -94,6 +94,10 @@ def server_options(settings: ServiceSettings) -> list[tuple[str, int]]:
     return [
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.max_send_message_length", settings.max_message_bytes),
+        # Headers up to 32 KiB reach the handlers, so an oversized bearer token is refused by
+        # the token verifier (UNAUTHENTICATED) rather than by the transport.
+        ("grpc.max_metadata_size", 32 * 1024),
+        ("grpc.absolute_max_metadata_size", 64 * 1024),
         ("grpc.keepalive_time_ms", 30_000),
         ("grpc.keepalive_timeout_ms", 10_000),
         ("grpc.keepalive_permit_without_calls", 1),
