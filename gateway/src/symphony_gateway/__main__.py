@@ -16,9 +16,12 @@ def app_factory() -> object:
     """Used by uvicorn (also in each worker process): settings from the environment."""
     from symphony_gateway.app import create_app
     from symphony_gateway.backends import Backends
+    from symphony_gateway.openvsx import routes as openvsx_routes
+    from symphony_gateway.packages import routes as package_routes
 
     settings = GatewaySettings()
-    return create_app(settings, Backends.from_env())
+    # Hand-written registry routes: raw package upload/download and the Open VSX API.
+    return create_app(settings, Backends.from_env(), extra_routes=[*package_routes(), *openvsx_routes()])
 
 
 def serve(settings: GatewaySettings) -> None:

@@ -22,8 +22,10 @@ class Code(enum.IntEnum):
     RESOURCE_EXHAUSTED = 8
     FAILED_PRECONDITION = 9
     ABORTED = 10
+    OUT_OF_RANGE = 11
     UNIMPLEMENTED = 12
     UNAVAILABLE = 14
+    DATA_LOSS = 15
     UNAUTHENTICATED = 16
 
 
@@ -123,6 +125,14 @@ class DeadlineExceeded(DomainError):
 
 class Unimplemented(DomainError):
     code = Code.UNIMPLEMENTED
+
+
+class OutOfRange(DomainError):
+    code = Code.OUT_OF_RANGE
+
+
+class DataLoss(DomainError):
+    code = Code.DATA_LOSS
 
 
 def invalid_field(

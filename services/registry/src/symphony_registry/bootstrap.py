@@ -2,18 +2,44 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime as dt
+import logging
 from pathlib import Path
 
 import grpc
 
-from symphony.registry.v1 import registry_internal_service_pb2, registry_internal_service_pb2_grpc, registry_service_pb2, registry_service_pb2_grpc
+from symphony.registry.v1 import (
+    registry_internal_service_pb2,
+    registry_internal_service_pb2_grpc,
+    registry_service_pb2,
+    registry_service_pb2_grpc,
+)
 from symphony_common.db.engine import create_engine, database_ready
+from symphony_common.grpc.client import open_channel
 from symphony_common.peers import make_authenticator
+from symphony_common.redis import create_redis
 from symphony_common.service import Overrides, ServiceDefinition, Wiring
+from symphony_registry.adapters.cache import RedisCache
+from symphony_registry.adapters.peers import GrpcAnalyticsClient, GrpcAuthClient
 from symphony_registry.api.servicer import RegistryInternalServicer, RegistryServicer
 from symphony_registry.config import RegistrySettings
+from symphony_registry.db.blobs import FilesystemBlobStore, PostgresBlobStore
 from symphony_registry.db.unit_of_work import SqlRegistryUnitOfWork
-from symphony_registry.domain.service import RegistryService
+from symphony_registry.domain.archive import Limits
+from symphony_registry.domain.checks import (
+    ArchiveFeaturesCheck,
+    BlocklistCheck,
+    NameSimilarityCheck,
+    SecretsCheck,
+)
+from symphony_registry.domain.names import RESERVED_NAMESPACES
+from symphony_registry.domain.ports import NullCache
+from symphony_registry.domain.service import RegistryConfig, RegistryService
+from symphony_registry.domain.worker import DownloadOutbox, ScanWorker, WorkerConfig
+
+log = logging.getLogger(__name__)
 
 SERVICE_NAMES = (
     registry_service_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name,
@@ -21,7 +47,22 @@ SERVICE_NAMES = (
 )
 
 
+def limits_of(settings: RegistrySettings) -> Limits:
+    return Limits(
+        max_package_bytes=settings.max_package_bytes,
+        max_entry_bytes=settings.max_entry_bytes,
+        max_entries=settings.max_entries,
+        max_uncompressed_bytes=settings.max_uncompressed_bytes,
+        max_manifest_bytes=settings.max_manifest_bytes,
+        max_manifest_depth=settings.max_manifest_depth,
+        max_path_depth=settings.max_path_depth,
+        max_entry_name_bytes=settings.max_entry_name_bytes,
+    )
+
+
 async def build(settings: RegistrySettings, overrides: Overrides) -> Wiring:
+    """`overrides.extra` may carry `auth` (an AuthPort), `analytics` (an AnalyticsPort),
+    `checks` (the scan checks), `blobs` (a BlobStore) — the test seams."""
     engine = create_engine(
         settings.database_url,
         application_name="symphony-registry",
@@ -29,24 +70,129 @@ async def build(settings: RegistrySettings, overrides: Overrides) -> Wiring:
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
     )
-    service = RegistryService(lambda: SqlRegistryUnitOfWork(engine))
+    closers = []
+    channels: list[grpc.aio.Channel] = []
+    admin_users = [u.strip() for u in settings.admin_users.split(",") if u.strip()]
+    auth = overrides.extra.get("auth")
+    if auth is None:
+        channel = open_channel(settings.auth_address, service_token=settings.service_token)
+        channels.append(channel)
+        auth = GrpcAuthClient(channel, admin_users=admin_users)
+    analytics = overrides.extra.get("analytics")
+    if analytics is None:
+        channel = open_channel(settings.analytics_address, service_token=settings.service_token)
+        channels.append(channel)
+        analytics = GrpcAnalyticsClient(channel)
+    blobs = overrides.extra.get("blobs")
+    if blobs is None:
+        blobs = (
+            FilesystemBlobStore(settings.blob_dir)
+            if settings.blob_backend == "filesystem"
+            else PostgresBlobStore(engine)
+        )
+    redis = None
+    cache = NullCache()
+    if settings.cache_enabled:
+        redis = create_redis(settings.redis_url)
+        cache = RedisCache(redis)
+    global_mean = [3.5]
+    limits = limits_of(settings)
+    reserved = RESERVED_NAMESPACES | {
+        n.strip().casefold() for n in settings.reserved_namespaces.split(",") if n.strip()
+    }
+    config = RegistryConfig(
+        limits=limits,
+        spool_dir=settings.spool_dir or None,
+        unpublish_window=dt.timedelta(hours=settings.unpublish_window_hours),
+        reserved_namespaces=frozenset(reserved),
+        cache_ttl=settings.cache_ttl_seconds,
+        page_secret=settings.page_token_secret,
+    )
+    service = RegistryService(
+        lambda: SqlRegistryUnitOfWork(engine, global_mean=global_mean),
+        blobs=blobs,
+        auth=auth,
+        cache=cache,
+        config=config,
+    )
+    service.global_mean = global_mean
     authenticator, peers_close = make_authenticator(
         settings, jwks_source=overrides.jwks_source, introspect=overrides.introspect
     )
+    checks = overrides.extra.get("checks")
+    if checks is None:
+        checks = [
+            BlocklistCheck(),
+            SecretsCheck(auth.revoke_leaked_token),
+            NameSimilarityCheck(),
+            ArchiveFeaturesCheck(),
+        ]
+    worker_config = WorkerConfig(
+        check_timeout=settings.check_timeout_seconds,
+        lease_seconds=settings.scan_lease_seconds,
+        max_attempts=settings.scan_max_attempts,
+        retry_seconds=settings.scan_retry_seconds,
+        poll_seconds=settings.worker_poll_seconds,
+        spool_dir=settings.spool_dir or None,
+        limits=limits,
+    )
+    workers = [
+        ScanWorker(service._uow, blobs, checks, worker_config, on_final=service.invalidate)
+        for _ in range(max(0, settings.worker_concurrency) if settings.worker_enabled else 0)
+    ]
+    outbox = DownloadOutbox(
+        service._uow,
+        analytics,
+        batch=settings.outbox_batch,
+        interval=settings.outbox_interval_seconds,
+    )
+
+    async def signing_key_then_idle() -> None:
+        # The key is made on first start; retried while the database is not up yet.
+        while True:
+            try:
+                await service.ensure_signing_key()
+                break
+            except Exception:
+                log.warning("signing key not ready; retrying", exc_info=True)
+                await asyncio.sleep(1.0)
+        while True:
+            with contextlib.suppress(Exception):
+                await service.refresh_global_mean()
+            await asyncio.sleep(60.0)
+
+    background = [signing_key_then_idle, *(w.run_forever for w in workers)]
+    if settings.outbox_enabled:
+        background.append(outbox.run_forever)
 
     def register(server: grpc.aio.Server) -> None:
-        registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(RegistryServicer(service), server)
+        registry_service_pb2_grpc.add_RegistryServiceServicer_to_server(
+            RegistryServicer(service), server
+        )
         registry_internal_service_pb2_grpc.add_RegistryInternalServiceServicer_to_server(
             RegistryInternalServicer(service), server
         )
 
-    return Wiring(
+    async def close_channels() -> None:
+        for channel in channels:
+            await channel.close()
+
+    async def close_redis() -> None:
+        if redis is not None:
+            await redis.aclose()
+
+    closers.extend([engine.dispose, peers_close, close_channels, close_redis])
+    wiring = Wiring(
         register=register,
         service_names=SERVICE_NAMES,
         authenticator=authenticator,
         readiness=lambda: database_ready(engine),
-        closers=[engine.dispose, peers_close],
+        background=background,
+        closers=closers,
     )
+    # Handles for tests and tools (not part of Wiring's contract).
+    wiring.registry = {"service": service, "workers": workers, "outbox": outbox, "engine": engine}  # type: ignore[attr-defined]
+    return wiring
 
 
 DEFINITION = ServiceDefinition(

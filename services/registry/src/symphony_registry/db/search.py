@@ -1,0 +1,149 @@
+"""Search in PostgreSQL: full text with field weights plus pg_trgm for typos and prefixes.
+
+`score = text_score × (1 + relevance) × verified_factor × deprecated_factor`, where
+`text_score = 10·exact_id + 5·name + 3·tags + 2·namespace + 1·description + 5·fuzzy`: each field
+part is the share of query words that field matches (as a prefix), `fuzzy` is the trigram word
+similarity of the query to `namespace.name display name` (typos), and `relevance` mixes the
+Bayesian rating (0.4), downloads (0.4, logarithmic) and recency (0.2, half-life ≈ 4 months).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from symphony_registry.domain import models as m
+
+if TYPE_CHECKING:
+    from symphony_registry.db.repository import SqlRegistryRepository
+
+MAX_TOKENS = 16
+FUZZY_THRESHOLD = 0.3
+
+_SQL = """
+WITH cand AS (
+  SELECT e.id, e.download_count, e.publish_time, e.deprecated, n.verified, e.review_count, e.rating_sum,
+    CASE WHEN :ql = '' THEN 0 WHEN lower(n.name || '.' || e.name) = :ql THEN 1
+         WHEN lower(e.name) = :ql THEN 0.6 ELSE 0 END AS exact_id,
+    {field_name} AS name_part,
+    {field_tags} AS tags_part,
+    {field_ns} AS ns_part,
+    {field_desc} AS desc_part,
+    CASE WHEN :ql = '' THEN 0 ELSE public.word_similarity(:ql, e.search_text) END AS fuzzy
+  FROM registry.extensions e JOIN registry.namespaces n ON n.id = e.namespace_id
+  WHERE e.has_visible AND ({match}) {filters}
+), scored AS (
+  SELECT c.*,
+    CASE WHEN c.review_count > 0 THEN (:prior * :mean + c.rating_sum) / (:prior + c.review_count) ELSE 0 END AS bayes,
+    CASE WHEN :ql = '' THEN 1 ELSE 10 * c.exact_id + 5 * c.name_part + 3 * c.tags_part + 2 * c.ns_part
+         + c.desc_part + 5 * (CASE WHEN c.fuzzy >= :fz THEN c.fuzzy ELSE 0 END) END AS text_score
+  FROM cand c
+), ranked AS (
+  SELECT s.*,
+    s.bayes / 5.0 AS rating_p,
+    LEAST(ln(1 + s.download_count) / ln(1 + 1000000.0), 1.0) AS downloads_p,
+    COALESCE(exp(-extract(epoch FROM (now() - s.publish_time)) / 86400.0 / 180.0), 0) AS recency_p,
+    CASE WHEN s.verified THEN 1.0 ELSE 0.5 END AS vf,
+    CASE WHEN s.deprecated THEN 0.5 ELSE 1.0 END AS df
+  FROM scored s
+)
+SELECT r.*, 0.4 * r.rating_p + 0.4 * r.downloads_p + 0.2 * r.recency_p AS relevance,
+  r.text_score * (1 + 0.4 * r.rating_p + 0.4 * r.downloads_p + 0.2 * r.recency_p) * r.vf * r.df AS score,
+  count(*) OVER () AS total
+FROM ranked r
+WHERE r.text_score > 0
+ORDER BY {order}, r.id
+OFFSET :offset LIMIT :limit
+"""
+
+_ORDER = {
+    m.SortBy.RELEVANCE: "score DESC",
+    m.SortBy.DOWNLOADS: "r.download_count DESC, score DESC",
+    m.SortBy.RATING: "r.bayes DESC, score DESC",
+    m.SortBy.UPDATED: "r.publish_time DESC NULLS LAST",
+}
+
+
+def _share(expr: str) -> str:
+    """Share of the query words that match `expr` as prefixes."""
+    return (
+        "CASE WHEN cardinality(CAST(:tokens AS text[])) = 0 THEN 0 ELSE "
+        f"(SELECT avg((to_tsvector('simple', {expr}) @@ to_tsquery('simple', t || ':*'))::int) "
+        "FROM unnest(CAST(:tokens AS text[])) AS t) END"
+    )
+
+
+def tokens_of(text: str) -> list[str]:
+    return [t for t in re.findall(r"[^\W_]+", text.lower())][:MAX_TOKENS]
+
+
+async def search(
+    repo: SqlRegistryRepository, q: m.SearchQuery
+) -> tuple[list[tuple[str, m.ScoreParts]], int]:
+    ql = " ".join(q.text.lower().split())
+    tokens = tokens_of(q.text)
+    filters = []
+    params: dict[str, Any] = {
+        "ql": ql,
+        "tokens": tokens,
+        "prior": repo.rating_prior,
+        "mean": q.global_mean,
+        "fz": FUZZY_THRESHOLD,
+        "offset": q.offset,
+        "limit": q.limit,
+    }
+    if q.category:
+        filters.append(
+            "EXISTS (SELECT 1 FROM unnest(e.categories) c WHERE lower(c) = lower(:category))"
+        )
+        params["category"] = q.category
+    if q.tag:
+        filters.append("EXISTS (SELECT 1 FROM unnest(e.tags) t WHERE lower(t) = lower(:tag))")
+        params["tag"] = q.tag
+    if q.target_platform:
+        filters.append("(:tp = ANY(e.target_platforms) OR 'universal' = ANY(e.target_platforms))")
+        params["tp"] = q.target_platform
+    if not q.include_pre_release:
+        filters.append("e.has_stable")
+    if ql:
+        params["tsq"] = " | ".join(f"{t}:*" for t in tokens) or "''"
+        match = (
+            "e.search_tsv @@ to_tsquery('simple', :tsq) OR :ql <% e.search_text"
+            " OR lower(n.name || '.' || e.name) = :ql"
+        )
+        if not tokens:
+            match = ":ql <% e.search_text OR lower(n.name || '.' || e.name) = :ql"
+    else:
+        match = "true"
+    sql = _SQL.format(
+        field_name=_share("e.name || ' ' || e.display_name"),
+        field_tags=_share("array_to_string(e.tags, ' ')"),
+        field_ns=_share("n.name"),
+        field_desc=_share("e.description"),
+        match=match,
+        filters="".join(f" AND {f}" for f in filters),
+        order=_ORDER[q.sort_by],
+    )
+    await repo._exec(f"SET LOCAL pg_trgm.word_similarity_threshold = {FUZZY_THRESHOLD}")
+    rows = (await repo._exec(sql, params)).all()
+    total = int(rows[0].total) if rows else 0
+    hits = []
+    for r in rows:
+        parts = m.ScoreParts(
+            score=float(r.score),
+            text_score=float(r.text_score),
+            exact_id=float(r.exact_id) * 10,
+            name=float(r.name_part) * 5,
+            tags=float(r.tags_part) * 3,
+            namespace=float(r.ns_part) * 2,
+            description=float(r.desc_part),
+            fuzzy=(5 * float(r.fuzzy) if r.fuzzy >= FUZZY_THRESHOLD else 0.0) if ql else 0.0,
+            relevance=float(r.relevance),
+            rating=0.4 * float(r.rating_p),
+            downloads=0.4 * float(r.downloads_p),
+            recency=0.2 * float(r.recency_p),
+            verified_factor=float(r.vf),
+            deprecated_factor=float(r.df),
+        )
+        hits.append((str(r.id), parts))
+    return hits, total
