@@ -54,3 +54,10 @@ def test_internal_reveals_only_request_id() -> None:
     assert status.code == 13
     assert status.message == "internal error (request id abc123)"
     assert unpack(status, error_details_pb2.ErrorInfo).reason == "INTERNAL"
+
+
+def test_huge_input_quoted_back_is_capped() -> None:
+    status = domain_error_status(not_found("device", "d" * 20_000), "sync.symphony.dev")
+    assert len(status.message) <= 1024
+    assert len(unpack(status, error_details_pb2.ResourceInfo).resource_name) <= 256
+    assert len(status.SerializeToString()) < 4096

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 from prometheus_client import Counter, Histogram
 
 from symphony_common.context import (
@@ -20,7 +21,8 @@ from symphony_common.context import (
     principal_var,
     request_id_var,
 )
-from symphony_common.errors import DomainError, Unavailable
+from symphony_common.errors import DomainError, InvalidArgument, Unavailable
+from symphony_common.grpc import wellformed
 from symphony_common.grpc.status import (
     domain_error_status,
     internal_status,
@@ -79,18 +81,23 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         """The same steps around each of the four handler kinds: the request side (one message
         or an iterator) is passed through untouched, the response side is awaited or iterated."""
         short = method.rsplit("/", 1)[-1]
+        # Requests arrive as bytes and are decoded here, after the request id is set: grpc.aio
+        # would otherwise answer undecodable bytes with UNKNOWN and the parser's text.
+        decode = _decoder(handler.request_deserializer)
         serializers = {
-            "request_deserializer": handler.request_deserializer,
+            "request_deserializer": None,
             "response_serializer": handler.response_serializer,
         }
         if handler.unary_unary or handler.stream_unary:
             respond = handler.unary_unary or handler.stream_unary
+            streamed_in = handler.stream_unary is not None
 
             async def single(request: Any, context: grpc.aio.ServicerContext) -> Any:
                 started = time.perf_counter()
                 try:
                     await self._enter(context, method)
-                    return await respond(request, context)
+                    decoded = _decode_stream(request, decode) if streamed_in else decode(request)
+                    return await respond(decoded, context)
                 except BaseException as exc:
                     await self._fail(exc, context, method)
                     raise
@@ -102,12 +109,14 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             return grpc.stream_unary_rpc_method_handler(single, **serializers)
 
         stream = handler.unary_stream or handler.stream_stream
+        streams_in = handler.stream_stream is not None
 
         async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             started = time.perf_counter()
             try:
                 await self._enter(context, method)
-                async for item in stream(request, context):
+                decoded = _decode_stream(request, decode) if streams_in else decode(request)
+                async for item in stream(decoded, context):
                     yield item
             except BaseException as exc:
                 await self._fail(exc, context, method)
@@ -147,6 +156,17 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                 request_id,
             )
             status.code = grpc.StatusCode.UNIMPLEMENTED.value[0]
+        elif _is_db_data_error(exc):
+            # The database refused a value as data (a NUL in text, a number out of range):
+            # the request was bad, and validation upstream did not catch it.
+            log.warning(
+                "database refused a value", extra={"method": method, "error": type(exc).__name__}
+            )
+            status = domain_error_status(
+                InvalidArgument("INVALID_VALUE", "a field holds a value that cannot be stored"),
+                self.domain,
+                request_id,
+            )
         elif _is_db_unavailable(exc):
             status = domain_error_status(
                 Unavailable(
@@ -186,6 +206,31 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             )
 
 
+def _decoder(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any]:
+    def decode(raw: bytes) -> Any:
+        if deserialize is None:
+            return raw
+        try:
+            message = deserialize(raw)
+        except Exception:
+            raise InvalidArgument(
+                "MALFORMED_REQUEST",
+                "the request is not a valid message of the method's request type",
+            ) from None
+        if isinstance(message, Message):
+            wellformed.check(message)
+        return message
+
+    return decode
+
+
+async def _decode_stream(
+    raw_messages: AsyncIterator[bytes], decode: Callable[[bytes], Any]
+) -> AsyncIterator[Any]:
+    async for raw in raw_messages:
+        yield decode(raw)
+
+
 def _is_db_unavailable(exc: BaseException) -> bool:
     """Connection-level database failures that escaped a repository (pool exhausted,
     server gone): the client should retry, not see INTERNAL."""
@@ -193,6 +238,13 @@ def _is_db_unavailable(exc: BaseException) -> bool:
     return bool(
         names
         & {"OperationalError", "InterfaceError", "ConnectionTimeout", "PoolTimeout", "TimeoutError"}
+    )
+
+
+def _is_db_data_error(exc: BaseException) -> bool:
+    return any(
+        type(e).__name__ in ("DataError", "NumericValueOutOfRange", "StringDataRightTruncation")
+        for e in _chain(exc)
     )
 
 

@@ -11,6 +11,14 @@ from grpc_status import rpc_status
 from symphony_common.errors import Code, DomainError
 
 INTERNAL_REASON = "INTERNAL"
+# Errors often quote the input back ("namespace 'x' not found"); the caps keep a huge input
+# from turning into trailers larger than gRPC's metadata limit, which would lose the status.
+MAX_MESSAGE = 1024
+MAX_VALUE = 256
+
+
+def _cap(text: str, limit: int = MAX_VALUE) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _pack(message: Message) -> any_pb2.Any:
@@ -20,7 +28,7 @@ def _pack(message: Message) -> any_pb2.Any:
 
 
 def domain_error_status(error: DomainError, domain: str, request_id: str = "") -> status_pb2.Status:
-    metadata = dict(error.metadata)
+    metadata = {_cap(k): _cap(v) for k, v in error.metadata.items()}
     if request_id:
         metadata.setdefault("request_id", request_id)
     details = [
@@ -32,7 +40,9 @@ def domain_error_status(error: DomainError, domain: str, request_id: str = "") -
                 error_details_pb2.BadRequest(
                     field_violations=[
                         error_details_pb2.BadRequest.FieldViolation(
-                            field=v.field, description=v.description, reason=v.reason
+                            field=_cap(v.field),
+                            description=_cap(v.description, MAX_MESSAGE),
+                            reason=v.reason,
                         )
                         for v in error.field_violations
                     ]
@@ -45,9 +55,9 @@ def domain_error_status(error: DomainError, domain: str, request_id: str = "") -
             _pack(
                 error_details_pb2.ResourceInfo(
                     resource_type=r.resource_type,
-                    resource_name=r.resource_name,
-                    owner=r.owner,
-                    description=r.description,
+                    resource_name=_cap(r.resource_name),
+                    owner=_cap(r.owner),
+                    description=_cap(r.description, MAX_MESSAGE),
                 )
             )
         )
@@ -57,7 +67,9 @@ def domain_error_status(error: DomainError, domain: str, request_id: str = "") -
                 error_details_pb2.PreconditionFailure(
                     violations=[
                         error_details_pb2.PreconditionFailure.Violation(
-                            type=v.type, subject=v.subject, description=v.description
+                            type=v.type,
+                            subject=_cap(v.subject),
+                            description=_cap(v.description, MAX_MESSAGE),
                         )
                         for v in error.precondition_violations
                     ]
@@ -70,7 +82,7 @@ def domain_error_status(error: DomainError, domain: str, request_id: str = "") -
                 error_details_pb2.QuotaFailure(
                     violations=[
                         error_details_pb2.QuotaFailure.Violation(
-                            subject=v.subject, description=v.description
+                            subject=_cap(v.subject), description=_cap(v.description, MAX_MESSAGE)
                         )
                         for v in error.quota_violations
                     ]
@@ -84,7 +96,9 @@ def domain_error_status(error: DomainError, domain: str, request_id: str = "") -
     for extra in error.extra_details:
         if isinstance(extra, Message):
             details.append(_pack(extra))
-    return status_pb2.Status(code=int(error.code), message=error.message, details=details)
+    return status_pb2.Status(
+        code=int(error.code), message=_cap(error.message, MAX_MESSAGE), details=details
+    )
 
 
 def internal_status(domain: str, request_id: str) -> status_pb2.Status:
