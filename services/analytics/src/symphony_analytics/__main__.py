@@ -17,7 +17,13 @@ async def _rebuild(days: int) -> None:
     from symphony_common.db.engine import create_engine
 
     settings = AnalyticsSettings()
-    engine = create_engine(settings.database_url, application_name="symphony-analytics-rebuild")
+    # No statement timeout: one rebuild statement aggregates every raw event of the range
+    # (minutes for millions of events); the default 30 s would abort it as STORAGE_UNAVAILABLE.
+    engine = create_engine(
+        settings.database_url,
+        application_name="symphony-analytics-rebuild",
+        statement_timeout_ms=0,
+    )
     try:
         service = make_service(settings, engine, registry=None, rate_limiter=None)
         end = datetime.now(UTC) + timedelta(days=1)
