@@ -23,12 +23,18 @@ def unpack(status, cls):
 
 def test_invalid_argument_carries_reason_and_field() -> None:
     error = InvalidArgument(
-        "INVALID_EMAIL", "email: not an address", field_violations=[FieldViolation("email", "not an address")]
+        "INVALID_EMAIL",
+        "email: not an address",
+        field_violations=[FieldViolation("email", "not an address")],
     )
     status = domain_error_status(error, "auth.symphony.dev", "rid-1")
     assert status.code == 3
     info = unpack(status, error_details_pb2.ErrorInfo)
-    assert (info.reason, info.domain, info.metadata["request_id"]) == ("INVALID_EMAIL", "auth.symphony.dev", "rid-1")
+    assert (info.reason, info.domain, info.metadata["request_id"]) == (
+        "INVALID_EMAIL",
+        "auth.symphony.dev",
+        "rid-1",
+    )
     assert unpack(status, error_details_pb2.BadRequest).field_violations[0].field == "email"
 
 
@@ -41,7 +47,10 @@ def test_not_found_has_resource_info() -> None:
 
 def test_quota_with_retry_info() -> None:
     error = ResourceExhausted(
-        "QUOTA_EXCEEDED", "over quota", quota_violations=[QuotaViolation("user:1", "100 MiB")], retry_after_seconds=2.5
+        "QUOTA_EXCEEDED",
+        "over quota",
+        quota_violations=[QuotaViolation("user:1", "100 MiB")],
+        retry_after_seconds=2.5,
     )
     status = domain_error_status(error, "sync.symphony.dev")
     assert status.code == 8

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -11,10 +12,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from symphony_common.context import Principal
 from symphony_common.errors import Unauthenticated
 from symphony_common.testing.tokens import TestSigner
 from symphony_common.tokens import AccessTokenVerifier, Authenticator, PatCache
-from symphony_common.context import Principal
 
 ISSUER = "https://symphony.dev"
 
@@ -57,7 +58,10 @@ def verifier(signer: TestSigner) -> AccessTokenVerifier:
 
 def sign(signer: TestSigner, claims: dict, **headers) -> str:
     return jwt.encode(
-        claims, signer.private_key, algorithm="EdDSA", headers={"kid": signer.kid, "typ": "at+jwt", **headers}
+        claims,
+        signer.private_key,
+        algorithm="EdDSA",
+        headers={"kid": signer.kid, "typ": "at+jwt", **headers},
     )
 
 
@@ -83,7 +87,9 @@ def _matrix(signer: TestSigner) -> dict[str, str]:
     return {
         "alg_none": raw_token({"alg": "none", "typ": "at+jwt", "kid": "k1"}, good_claims()),
         "alg_missing": raw_token({"typ": "at+jwt", "kid": "k1"}, good_claims(), b"x" * 64),
-        "alg_null": raw_token({"alg": None, "typ": "at+jwt", "kid": "k1"}, good_claims(), b"x" * 64),
+        "alg_null": raw_token(
+            {"alg": None, "typ": "at+jwt", "kid": "k1"}, good_claims(), b"x" * 64
+        ),
         "hs256_with_public_key": hs256.encode(
             json.dumps(good_claims()).encode(),
             _public_bytes(signer),
@@ -111,7 +117,9 @@ def _matrix(signer: TestSigner) -> dict[str, str]:
     }
 
 
-async def test_jwt_negative_matrix_is_all_rejected(signer: TestSigner, verifier: AccessTokenVerifier) -> None:
+async def test_jwt_negative_matrix_is_all_rejected(
+    signer: TestSigner, verifier: AccessTokenVerifier
+) -> None:
     accepted = []
     for name, token in _matrix(signer).items():
         try:
@@ -135,7 +143,9 @@ async def test_rotation_overlap_then_removal() -> None:
     async def source():
         return list(published)
 
-    verifier = AccessTokenVerifier(source, issuer=ISSUER, audience="registry.symphony.dev", cooldown_seconds=0)
+    verifier = AccessTokenVerifier(
+        source, issuer=ISSUER, audience="registry.symphony.dev", cooldown_seconds=0
+    )
     old_token, new_token = sign(old, good_claims()), sign(new, good_claims())
     assert (await verifier.verify(old_token)).user_id == "user-1"
     assert (await verifier.verify(new_token)).user_id == "user-1"
@@ -154,7 +164,9 @@ async def test_unknown_kids_fetch_at_most_once_per_cooldown(signer: TestSigner) 
         fetches += 1
         return [signer.jwk()]
 
-    verifier = AccessTokenVerifier(source, issuer=ISSUER, audience="registry.symphony.dev", cooldown_seconds=10)
+    verifier = AccessTokenVerifier(
+        source, issuer=ISSUER, audience="registry.symphony.dev", cooldown_seconds=10
+    )
     for _ in range(1000):
         with pytest.raises(Unauthenticated):
             await verifier.verify(sign(signer, good_claims(), kid=uuid.uuid4().hex))
@@ -186,7 +198,7 @@ async def test_pat_cache_bounds_staleness() -> None:
     await cache.verify("symp_x")
     await cache.verify("symp_x")
     assert calls == 1
-    time.sleep(0.06)
+    await asyncio.sleep(0.06)
     await cache.verify("symp_x")
     assert calls == 2
 

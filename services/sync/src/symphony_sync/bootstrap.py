@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
+from typing import Any
 
 import grpc
+from sqlalchemy import event
 
 from symphony.sync.v1 import (
     sync_internal_service_pb2,
@@ -41,6 +43,35 @@ def page_token_secret(settings: SyncSettings) -> str:
     return hashlib.sha256(f"symphony-sync-page-tokens:{settings.database_url}".encode()).hexdigest()
 
 
+def _durable_commits(dbapi_connection: Any, _record: Any) -> None:
+    """A push is acknowledged after its commit, and an acknowledged change must survive a
+    database crash: with `synchronous_commit=off` (a speed setting some servers use, the dev
+    stack's included) the last commits before a crash are lost. Raise it to `on` for sync's own
+    sessions; stronger settings (`remote_write`, `remote_apply`) are left alone."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute(
+        "SELECT set_config('synchronous_commit', 'on', false)"
+        " WHERE current_setting('synchronous_commit') = 'off'"
+    )
+    cursor.close()
+    dbapi_connection.commit()
+
+
+def _end_watches_on_stop(server: grpc.aio.Server, service: SyncService) -> None:
+    """Watch streams never finish by themselves, so a drain would wait out its whole grace and
+    then cut them. When the server starts stopping (the common runtime has already turned
+    health NOT_SERVING), they end with UNAVAILABLE SHUTTING_DOWN instead and their clients
+    reconnect to another replica at once. (`Wiring` has no drain hook; this wraps the
+    server's `stop`.)"""
+    stop = server.stop
+
+    async def stop_after_ending_watches(grace: float | None) -> None:
+        service.begin_shutdown()
+        await stop(grace)
+
+    server.stop = stop_after_ending_watches  # type: ignore[method-assign]
+
+
 async def build(settings: SyncSettings, overrides: Overrides) -> Wiring:
     engine = create_engine(
         settings.database_url,
@@ -49,6 +80,7 @@ async def build(settings: SyncSettings, overrides: Overrides) -> Wiring:
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
     )
+    event.listen(engine.sync_engine, "connect", _durable_commits)
     notifier: LocalChangeNotifier = overrides.extra.get("notifier") or RedisChangeNotifier(
         settings.redis_url
     )
@@ -65,6 +97,7 @@ async def build(settings: SyncSettings, overrides: Overrides) -> Wiring:
     )
 
     def register(server: grpc.aio.Server) -> None:
+        _end_watches_on_stop(server, service)
         sync_service_pb2_grpc.add_SyncServiceServicer_to_server(SyncServicer(service), server)
         sync_internal_service_pb2_grpc.add_SyncInternalServiceServicer_to_server(
             SyncInternalServicer(service), server

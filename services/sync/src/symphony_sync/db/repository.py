@@ -16,11 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from symphony_common.db.unit_of_work import translate_db_errors
 from symphony_sync.domain.models import (
+    ChangesRead,
     DeleteUserDataResult,
     Device,
     Item,
+    PushStart,
     Snapshot,
     SnapshotTrigger,
+    StoredRequest,
     UserState,
 )
 
@@ -28,6 +31,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 S = "sync"
+DEVICE_COLUMNS = "uid, display_name, platform, excluded_collections, disabled, create_time, update_time, last_seen_time"
 ITEM_COLUMNS = "collection, key, value, content_type, encrypted, mergeable, revision, device, update_time, deleted"
 
 _LOCK_USER = text(f"""
@@ -110,13 +114,138 @@ _CHANGES = text(f"""
     WHERE running - (octet_length(key) + octet_length(value)) < :maxb
     ORDER BY revision
 """)
+# Push, second statement (after the request-id lock): the user's counter row locked, the
+# stored result of this request id, the device, and the current items. The items come from the
+# statement's snapshot, which predates the row lock when another write of this user held it;
+# `snapshot_revision` (the counter as that snapshot saw it) differs from the locked one exactly
+# then, and the caller re-reads the items (a writer of items always raises the counter).
+_PUSH_START = text(f"""
+    WITH locked AS (
+        INSERT INTO {S}.users AS u (user_id) VALUES (:u)
+        ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
+        RETURNING user_id, revision, generation, usage_bytes, item_count, tombstone_floor
+    ), seen AS (
+        SELECT revision FROM {S}.users WHERE user_id = :u
+    ), req AS (
+        SELECT fingerprint, result FROM {S}.requests
+        WHERE user_id = :u AND method = :m AND request_id = :r AND expire_time > :now
+    ), dev AS (
+        SELECT {DEVICE_COLUMNS} FROM {S}.devices WHERE user_id = :u AND uid = :d
+    ), cur AS (
+        SELECT {ITEM_COLUMNS} FROM {S}.items
+        WHERE user_id = :u AND (collection, key) IN (
+            SELECT c, k FROM unnest(CAST(:cs AS text[]), CAST(:ks AS text[])) AS t(c, k))
+    )
+    SELECT 'u' AS kind, l.user_id, l.revision, l.generation, l.usage_bytes, l.item_count,
+           l.tombstone_floor, (SELECT revision FROM seen) AS snapshot_revision,
+           (SELECT fingerprint FROM req) AS req_fingerprint, (SELECT result FROM req) AS req_result,
+           d.uid AS d_uid, d.display_name AS d_display_name, d.platform AS d_platform,
+           d.excluded_collections AS d_excluded_collections, d.disabled AS d_disabled,
+           d.create_time AS d_create_time, d.update_time AS d_update_time,
+           d.last_seen_time AS d_last_seen_time,
+           NULL AS collection, NULL AS key, NULL::bytea AS value, NULL AS content_type,
+           NULL::boolean AS encrypted, NULL::boolean AS mergeable, NULL::bigint AS item_revision,
+           NULL AS device, NULL::timestamptz AS item_update_time, NULL::boolean AS deleted
+    FROM locked l LEFT JOIN dev d ON true
+    UNION ALL
+    SELECT 'i', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+           NULL, NULL, NULL, NULL, collection, key, value, content_type, encrypted, mergeable,
+           revision, device, update_time, deleted
+    FROM cur
+""")
+# Push, the write: every item compare-and-set (UPDATE on the expected revision, or INSERT when
+# none may exist), its history version added and history pruned to `depth` (the statement's
+# snapshot does not see the versions it adds, hence `rn >= depth`), the counter row saved and
+# the request's result stored. Answers how many compare-and-sets succeeded.
+_PUSH_WRITE = text(f"""
+    WITH w AS (
+        SELECT * FROM unnest(
+            CAST(:cs AS text[]), CAST(:ks AS text[]), CAST(:revs AS bigint[]),
+            CAST(:vals AS bytea[]), CAST(:cts AS text[]), CAST(:encs AS boolean[]),
+            CAST(:merges AS boolean[]), CAST(:dels AS boolean[]), CAST(:devs AS text[]),
+            CAST(:sizes AS bigint[]), CAST(:expected AS bigint[]), CAST(:times AS timestamptz[]))
+        AS w(c, k, rev, value, ct, enc, merge, del, dev, size, expected, t)
+    ), upd AS (
+        UPDATE {S}.items i SET revision = w.rev, value = w.value, content_type = w.ct,
+            encrypted = w.enc, mergeable = w.merge, deleted = w.del, device = w.dev,
+            size_bytes = w.size, update_time = w.t
+        FROM w
+        WHERE w.expected IS NOT NULL AND i.user_id = :u AND i.collection = w.c
+          AND i.key = w.k AND i.revision = w.expected
+        RETURNING 1
+    ), ins AS (
+        INSERT INTO {S}.items (user_id, collection, key, revision, value, content_type,
+            encrypted, mergeable, deleted, device, size_bytes, update_time)
+        SELECT :u, c, k, rev, value, ct, enc, merge, del, dev, size, t FROM w
+        WHERE expected IS NULL
+        ON CONFLICT (user_id, collection, key) DO NOTHING
+        RETURNING 1
+    ), ver AS (
+        INSERT INTO {S}.item_versions (user_id, revision, collection, key, value, content_type,
+            encrypted, mergeable, deleted, device, update_time)
+        SELECT :u, rev, c, k, value, ct, enc, merge, del, dev, t FROM w
+    ), pruned AS (
+        DELETE FROM {S}.item_versions v USING (
+            SELECT revision FROM (
+                SELECT iv.revision, row_number() OVER (
+                    PARTITION BY iv.collection, iv.key ORDER BY iv.revision DESC) AS rn
+                FROM {S}.item_versions iv JOIN w ON iv.collection = w.c AND iv.key = w.k
+                WHERE iv.user_id = :u
+            ) ranked WHERE rn >= :depth
+        ) old
+        WHERE v.user_id = :u AND v.revision = old.revision
+    ), usr AS (
+        UPDATE {S}.users SET revision = :revision, generation = :generation, usage_bytes = :usage,
+            item_count = :count, tombstone_floor = :floor, update_time = :now
+        WHERE user_id = :u
+    ), req AS (
+        INSERT INTO {S}.requests (user_id, method, request_id, fingerprint, result, create_time, expire_time)
+        SELECT :u, :m, :r, :f, CAST(:result AS jsonb), :now, :exp WHERE :r <> ''
+        ON CONFLICT (user_id, method, request_id) DO UPDATE
+            SET fingerprint = EXCLUDED.fingerprint, result = EXCLUDED.result,
+                create_time = EXCLUDED.create_time, expire_time = EXCLUDED.expire_time
+    )
+    SELECT (SELECT count(*) FROM upd) + (SELECT count(*) FROM ins)
+""")
+# A page of changes in one statement (one snapshot, so the page and its cursor agree): the
+# user's counter, the device (its excluded collections filter the page) and the items, each
+# row carrying the user and device columns (one row with NULL items when the page is empty).
+_READ_CHANGES = text(f"""
+    WITH usr AS (
+        SELECT revision, generation, tombstone_floor FROM {S}.users WHERE user_id = :u
+    ), dev AS (
+        SELECT {DEVICE_COLUMNS} FROM {S}.devices WHERE user_id = :u AND uid = :d
+    ), page AS (
+        SELECT i.* FROM {S}.items i
+        WHERE i.user_id = :u AND i.revision > :after
+          AND i.revision <= LEAST(CAST(:upto AS bigint), (SELECT revision FROM usr))
+          AND (cardinality(CAST(:inc AS text[])) = 0 OR i.collection = ANY(CAST(:inc AS text[])))
+          AND NOT (i.collection = ANY(coalesce((SELECT excluded_collections FROM dev), '{{}}')))
+        ORDER BY i.revision LIMIT :lim
+    ), sized AS (
+        SELECT {ITEM_COLUMNS} FROM (
+            SELECT *, sum(octet_length(key) + octet_length(value)) OVER (ORDER BY revision) AS running
+            FROM page
+        ) s WHERE running - (octet_length(key) + octet_length(value)) < :maxb
+    )
+    SELECT u.revision AS u_revision, u.generation AS u_generation,
+           u.tombstone_floor AS u_tombstone_floor,
+           d.uid AS d_uid, d.display_name AS d_display_name, d.platform AS d_platform,
+           d.excluded_collections AS d_excluded_collections, d.disabled AS d_disabled,
+           d.create_time AS d_create_time, d.update_time AS d_update_time,
+           d.last_seen_time AS d_last_seen_time,
+           i.collection, i.key, i.value, i.content_type, i.encrypted, i.mergeable, i.revision,
+           i.device, i.update_time, i.deleted
+    FROM (SELECT 1) one LEFT JOIN usr u ON true LEFT JOIN dev d ON true
+         LEFT JOIN sized i ON true
+    ORDER BY i.revision
+""")
 _LIVE_ITEMS = text(
     f"SELECT {ITEM_COLUMNS} FROM {S}.items WHERE user_id = :u AND NOT deleted ORDER BY revision"
 )
 _DELETE_ITEMS = text(f"DELETE FROM {S}.items WHERE user_id = :u")
 _DELETE_VERSIONS = text(f"DELETE FROM {S}.item_versions WHERE user_id = :u")
 
-DEVICE_COLUMNS = "uid, display_name, platform, excluded_collections, disabled, create_time, update_time, last_seen_time"
 _GET_DEVICE = text(f"SELECT {DEVICE_COLUMNS} FROM {S}.devices WHERE user_id = :u AND uid = :d")
 _COUNT_DEVICES = text(f"SELECT count(*) FROM {S}.devices WHERE user_id = :u")
 _LIST_DEVICES = text(f"""
@@ -242,6 +371,21 @@ def _device(row: Any) -> Device:
     )
 
 
+def _prefixed_device(row: Any) -> Device | None:
+    if row.d_uid is None:
+        return None
+    return Device(
+        uid=row.d_uid,
+        display_name=row.d_display_name,
+        platform=row.d_platform,
+        excluded_collections=list(row.d_excluded_collections or []),
+        disabled=row.d_disabled,
+        create_time=row.d_create_time,
+        update_time=row.d_update_time,
+        last_seen_time=row.d_last_seen_time,
+    )
+
+
 def _snapshot(row: Any) -> Snapshot:
     return Snapshot(
         uid=row.uid,
@@ -317,6 +461,144 @@ class SqlSyncRepository:
                 "floor": state.tombstone_floor,
                 "now": now,
             },
+        )
+
+    # push: two statements after the request-id lock
+    @translated
+    async def start_push(
+        self,
+        user_id: str,
+        method: str,
+        request_id: str,
+        device: str,
+        keys: Sequence[tuple[str, str]],
+        now: datetime,
+    ) -> PushStart:
+        rows = (
+            await self.conn.execute(
+                _PUSH_START,
+                {
+                    "u": user_id,
+                    "m": method,
+                    "r": request_id,
+                    "d": device if 0 < len(device) <= 64 else "",
+                    "now": now,
+                    "cs": [c for c, _ in keys],
+                    "ks": [k for _, k in keys],
+                },
+            )
+        ).all()
+        head = next(r for r in rows if r.kind == "u")
+        items = {
+            (r.collection, r.key): Item(
+                collection=r.collection,
+                key=r.key,
+                value=bytes(r.value),
+                content_type=r.content_type,
+                encrypted=r.encrypted,
+                mergeable=r.mergeable,
+                revision=r.item_revision,
+                device=r.device,
+                update_time=r.item_update_time,
+                deleted=r.deleted,
+            )
+            for r in rows
+            if r.kind == "i"
+        }
+        state = _user(head)
+        fresh = (head.snapshot_revision or 0) == state.revision
+        return PushStart(
+            state=state,
+            stored=(bytes(head.req_fingerprint), head.req_result)
+            if head.req_fingerprint is not None
+            else None,
+            device=_prefixed_device(head),
+            items=items if fresh else None,
+        )
+
+    @translated
+    async def write_push(
+        self,
+        user_id: str,
+        writes: Sequence[tuple[Item, int | None]],
+        depth: int,
+        state: UserState,
+        request: StoredRequest,
+        now: datetime,
+    ) -> int:
+        items = [item for item, _ in writes]
+        row = (
+            await self.conn.execute(
+                _PUSH_WRITE,
+                {
+                    "u": user_id,
+                    "cs": [i.collection for i in items],
+                    "ks": [i.key for i in items],
+                    "revs": [i.revision for i in items],
+                    "vals": [i.value for i in items],
+                    "cts": [i.content_type for i in items],
+                    "encs": [i.encrypted for i in items],
+                    "merges": [i.mergeable for i in items],
+                    "dels": [i.deleted for i in items],
+                    "devs": [i.device for i in items],
+                    "sizes": [i.size_bytes for i in items],
+                    "expected": [expected for _, expected in writes],
+                    "times": [i.update_time for i in items],
+                    "depth": max(depth, 1),
+                    "revision": state.revision,
+                    "generation": state.generation,
+                    "usage": state.usage_bytes,
+                    "count": state.item_count,
+                    "floor": state.tombstone_floor,
+                    "now": now,
+                    "m": request.method,
+                    "r": request.request_id,
+                    "f": request.fingerprint,
+                    "result": json.dumps(request.result, separators=(",", ":")),
+                    "exp": request.expire_time,
+                },
+            )
+        ).one()
+        return int(row[0])
+
+    @translated
+    async def read_changes(
+        self,
+        user_id: str,
+        device: str,
+        after: int,
+        upto: int | None,
+        include: Sequence[str],
+        limit: int,
+        max_bytes: int,
+    ) -> ChangesRead:
+        rows = (
+            await self.conn.execute(
+                _READ_CHANGES,
+                {
+                    "u": user_id,
+                    "d": device if 0 < len(device) <= 64 else "",
+                    "after": after,
+                    "upto": upto,
+                    "inc": list(include),
+                    "lim": limit,
+                    "maxb": max_bytes,
+                },
+            )
+        ).all()
+        head = rows[0]
+        state = None
+        if head.u_revision is not None:
+            state = UserState(
+                user_id=user_id,
+                revision=head.u_revision,
+                generation=head.u_generation,
+                tombstone_floor=head.u_tombstone_floor,
+            )
+        return ChangesRead(
+            state=state,
+            device=_prefixed_device(head),
+            items=[_item(r) for r in rows if r.collection is not None],
         )
 
     # idempotency

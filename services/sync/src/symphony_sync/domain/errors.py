@@ -12,6 +12,7 @@ from symphony_common.errors import (
     PreconditionViolation,
     QuotaViolation,
     ResourceExhausted,
+    Unavailable,
     invalid_field,
 )
 from symphony_sync.domain.models import ChangeResult, Item
@@ -45,6 +46,16 @@ def generation_changed(current: int) -> FailedPrecondition:
         precondition_violations=[
             PreconditionViolation("GENERATION", str(current), "the client's generation is stale")
         ],
+    )
+
+
+def shutting_down() -> Unavailable:
+    """Ends watch streams when this replica drains, so clients reconnect at once (to another
+    replica) instead of waiting out the drain."""
+    return Unavailable(
+        reason="SHUTTING_DOWN",
+        message="this server is shutting down; reconnect",
+        retry_after_seconds=0.0,
     )
 
 

@@ -138,6 +138,39 @@ class UserState:
 
 
 @dataclass
+class PushStart:
+    """What a push reads after taking the request-id lock, in one round trip: the user's
+    locked counter row, the stored result of this request id (fingerprint, JSON), the device,
+    and the current items — None when a concurrent write may have changed them since the read's
+    snapshot (then they are read again)."""
+
+    state: UserState
+    stored: tuple[bytes, Any] | None
+    device: Device | None
+    items: dict[tuple[str, str], Item] | None
+
+
+@dataclass
+class StoredRequest:
+    """A mutation's result kept under its request id (idempotency)."""
+
+    method: str
+    request_id: str
+    fingerprint: bytes
+    result: Any
+    expire_time: datetime
+
+
+@dataclass
+class ChangesRead:
+    """One snapshot: the user's counter (None for a user who never wrote), the device, a page."""
+
+    state: UserState | None
+    device: Device | None
+    items: list[Item]
+
+
+@dataclass
 class SyncConfig:
     user_id: str
     limits: Limits

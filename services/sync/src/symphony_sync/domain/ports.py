@@ -8,10 +8,13 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from symphony_sync.domain.models import (
+    ChangesRead,
     DeleteUserDataResult,
     Device,
     Item,
+    PushStart,
     Snapshot,
+    StoredRequest,
     UserState,
 )
 
@@ -24,6 +27,43 @@ class SyncRepository(Protocol):
     async def get_user(self, user_id: str) -> UserState | None: ...
 
     async def save_user(self, state: UserState, now: datetime) -> None: ...
+
+    # push (after try_lock_request)
+    async def start_push(
+        self,
+        user_id: str,
+        method: str,
+        request_id: str,
+        device: str,
+        keys: Sequence[tuple[str, str]],
+        now: datetime,
+    ) -> PushStart:
+        """Lock the user's row; read the stored request, the device and the items."""
+
+    async def write_push(
+        self,
+        user_id: str,
+        writes: Sequence[tuple[Item, int | None]],
+        depth: int,
+        state: UserState,
+        request: StoredRequest,
+        now: datetime,
+    ) -> int:
+        """Compare-and-set every item (expected revision, None: must not exist), add history,
+        prune it to `depth`, save `state`, store the result; answers how many CAS succeeded."""
+
+    async def read_changes(
+        self,
+        user_id: str,
+        device: str,
+        after: int,
+        upto: int | None,
+        include: Sequence[str],
+        limit: int,
+        max_bytes: int,
+    ) -> ChangesRead:
+        """One snapshot: counter, device, and changes in (after, min(upto, revision)] outside
+        the device's excluded collections, at most `limit` rows and about `max_bytes`."""
 
     # idempotency
     async def try_lock_request(self, user_id: str, method: str, request_id: str) -> bool:
@@ -164,3 +204,6 @@ class ChangeNotifier(Protocol):
     async def publish(self, user_id: str, event: str) -> None: ...
 
     def subscribe(self, user_id: str) -> Subscription: ...
+
+    def wake_all(self, event: str) -> None:
+        """Wake every watcher of this process (not published to other replicas)."""

@@ -52,6 +52,7 @@ from symphony_sync.domain.models import (
     RestoreResult,
     Snapshot,
     SnapshotTrigger,
+    StoredRequest,
     SyncConfig,
     UserState,
     WatchEvent,
@@ -73,6 +74,7 @@ EVENT_CHANGES = "changes"
 EVENT_DEVICES = "devices"
 EVENT_RESET = "reset"
 EVENT_DELETED = "deleted"
+EVENT_SHUTDOWN = "shutdown"  # local only: never published
 
 
 def utcnow() -> datetime:
@@ -142,6 +144,7 @@ class SyncService:
         self.clock = clock
         self.poll_fallback_seconds = poll_fallback_seconds
         self._streams: dict[str, int] = {}
+        self._shutting_down = False
 
     # ------------------------------------------------------------------ helpers
 
@@ -222,6 +225,12 @@ class SyncService:
         for i, collection in enumerate(collections):
             validate_collection(collection, f"{path}[{i}]")
         return sorted(set(collections))
+
+    def begin_shutdown(self) -> None:
+        """The replica drains: every watch stream ends with UNAVAILABLE (SHUTTING_DOWN) so its
+        client reconnects elsewhere at once instead of being cut at the end of the grace."""
+        self._shutting_down = True
+        self.notifier.wake_all(EVENT_SHUTDOWN)
 
     # ------------------------------------------------------------------ config
 
@@ -314,20 +323,39 @@ class SyncService:
         self._validate_changes(changes)
         now = self.clock()
         async with self._uow() as uow:
-            stored = await self._replay(uow, user, "Push", request_id, fingerprint, now)
-            if stored is not None:
-                stored.replayed = True
-                return stored
-            state = await uow.repo.lock_user(user)
+            # Round trips: the request-id lock; then the user's row lock with the stored
+            # result, the device and the items; then one write; then the commit.
+            if not await uow.repo.try_lock_request(user, "Push", request_id):
+                raise errors.request_in_progress()
+            keys = [(c.collection, c.key) for c in changes]
+            start = await uow.repo.start_push(user, "Push", request_id, ctx.device, keys, now)
+            if start.stored is not None:
+                stored_fingerprint, stored_result = start.stored
+                if stored_fingerprint != fingerprint:
+                    raise errors.request_id_reused()
+                replayed: PushResult = from_json(stored_result)
+                replayed.replayed = True
+                return replayed
+            state = start.state
             self._check_generation(state, ctx.generation)
-            device = await self._check_device(uow, user, ctx.device, now)
-            if device is not None:
+            device = start.device
+            if ctx.device:
+                if device is None:
+                    raise not_found("device", ctx.device, "DEVICE_NOT_FOUND")
+                if device.disabled:
+                    raise errors.device_disabled(ctx.device)
                 for i, change in enumerate(changes):
                     if change.collection in device.excluded_collections:
                         raise errors.collection_excluded(
                             f"changes[{i}].collection", change.collection
                         )
-            current = await uow.repo.get_items(user, [(c.collection, c.key) for c in changes])
+                if device.last_seen_time is None or now - device.last_seen_time >= timedelta(
+                    minutes=1
+                ):
+                    await uow.repo.touch_device(user, ctx.device, now)
+            current = start.items
+            if current is None:  # another write of this user committed meanwhile: re-read
+                current = await uow.repo.get_items(user, keys)
 
             results: list[ChangeResult] = []
             writes: list[tuple[Item, Item | None]] = []
@@ -370,11 +398,31 @@ class SyncService:
                     f"users/{user}",
                     f"the push would use {usage} bytes of a {self.limits.quota_bytes}-byte quota",
                 )
-            await self._write_items(uow, user, writes)
             state.revision, state.usage_bytes, state.item_count = revision, usage, count
-            await uow.repo.save_user(state, now)
             result = PushResult(results=results, latest_revision=state.revision)
-            await self._remember(uow, user, "Push", request_id, fingerprint, result, now)
+            request = StoredRequest(
+                "Push",
+                request_id,
+                fingerprint,
+                to_json(result),
+                now + self.limits.idempotency_retention,
+            )
+            written = await uow.repo.write_push(
+                user,
+                [(item, cur.revision if cur else None) for item, cur in writes],
+                self.limits.history_depth,
+                state,
+                request,
+                now,
+            )
+            if written != len(writes):
+                # Cannot happen while the user's row is locked, unless retention purged a
+                # tombstone underneath us: the caller retries.
+                raise Aborted(
+                    "TRANSACTION_ABORTED",
+                    "a concurrent change got there first; retry",
+                    retry_after_seconds=0.05,
+                )
             await uow.commit()
         if writes:
             await self._publish(user, EVENT_CHANGES)
@@ -447,18 +495,23 @@ class SyncService:
 
     # ------------------------------------------------------------------ pull
 
-    async def _context_for_read(self, user: str, ctx: ClientContext) -> Device | None:
-        """Device checks (and its last-seen stamp) in their own short transaction, so the
-        read itself can run in a read-only snapshot."""
-        if ctx.generation < 0:
-            raise invalid_field("generation", "must not be negative", "INVALID_GENERATION")
+    def _check_read_device(self, ctx: ClientContext, device: Device | None) -> bool:
+        """The device rules of a read; True when its last-seen stamp is due."""
         if not ctx.device:
-            return None
-        now = self.clock()
+            return False
+        if device is None:
+            raise not_found("device", ctx.device, "DEVICE_NOT_FOUND")
+        if device.disabled:
+            raise errors.device_disabled(ctx.device)
+        return device.last_seen_time is None or self.clock() - device.last_seen_time >= timedelta(
+            minutes=1
+        )
+
+    async def _touch_device(self, user: str, uid: str) -> None:
+        # At most once a minute per device, in its own short transaction.
         async with self._uow() as uow:
-            device = await self._check_device(uow, user, ctx.device, now)
+            await uow.repo.touch_device(user, uid, self.clock())
             await uow.commit()
-        return device
 
     async def _read_changes(
         self,
@@ -467,24 +520,30 @@ class SyncService:
         after: int,
         upto: int | None,
         include: Sequence[str],
-        exclude: Sequence[str],
         size: int,
         since_for_reset: int,
     ) -> PullPage:
+        """One page in one statement (one snapshot: the page and its cursor agree), with the
+        device checks (its excluded collections filter the page) from the same snapshot."""
+        if ctx.generation < 0:
+            raise invalid_field("generation", "must not be negative", "INVALID_GENERATION")
         async with self._uow() as uow:
-            await uow.set_read_only_snapshot()
-            state = await uow.repo.get_user(user) or UserState(user)
-            self._check_generation(state, ctx.generation)
-            if since_for_reset > state.revision:
-                raise errors.invalid_cursor("is beyond the user's latest revision")
-            if 0 < since_for_reset < state.tombstone_floor:
-                return PullPage(
-                    [], 0, None, state.revision, reset_required=True, generation=state.generation
-                )
-            end = state.revision if upto is None else min(upto, state.revision)
-            rows = await uow.repo.changes_since(
-                user, after, end, include, exclude, size + 1, self.limits.max_batch_bytes
+            read = await uow.repo.read_changes(
+                user, ctx.device, after, upto, include, size + 1, self.limits.max_batch_bytes
             )
+            await uow.commit()
+        if self._check_read_device(ctx, read.device):
+            await self._touch_device(user, ctx.device)
+        state = read.state or UserState(user)
+        self._check_generation(state, ctx.generation)
+        if since_for_reset > state.revision:
+            raise errors.invalid_cursor("is beyond the user's latest revision")
+        if 0 < since_for_reset < state.tombstone_floor:
+            return PullPage(
+                [], 0, None, state.revision, reset_required=True, generation=state.generation
+            )
+        end = state.revision if upto is None else min(upto, state.revision)
+        rows = read.items
         page: list[Item] = []
         total = 0
         for row in rows[:size]:
@@ -520,8 +579,6 @@ class SyncService:
         size = page_size(page_size_requested, maximum=self.limits.max_page_size)
         query = {"u": user, "since": since, "c": include, "d": ctx.device, "m": "pull"}
         position = self.page_tokens.decode(page_token, query)
-        device = await self._context_for_read(user, ctx)
-        exclude = device.excluded_collections if device else []
         after, upto = since, None
         if position is not None:
             try:
@@ -534,7 +591,7 @@ class SyncService:
                 raise invalid_field(
                     "page_token", "is not a page token of this query", "INVALID_PAGE_TOKEN"
                 )
-        page = await self._read_changes(user, ctx, after, upto, include, exclude, size, since)
+        page = await self._read_changes(user, ctx, after, upto, include, size, since)
         token = ""
         if page.next_position is not None:
             token = self.page_tokens.encode({"a": page.next_position, "u": page.upto}, query)
@@ -569,6 +626,8 @@ class SyncService:
                 f"must be between {MIN_HEARTBEAT_SECONDS:g} s and {max_heartbeat:g} s",
                 "INVALID_HEARTBEAT_INTERVAL",
             )
+        if self._shutting_down:
+            raise errors.shutting_down()
         if self._streams.get(user, 0) >= self.limits.max_watch_streams:
             raise errors.quota(
                 "TOO_MANY_STREAMS",
@@ -601,15 +660,13 @@ class SyncService:
         expires_at: float | None,
         subscription: Any,
     ) -> AsyncIterator[WatchEvent]:
-        device = await self._context_for_read(user, ctx)
-        exclude = device.excluded_collections if device else []
         page_size_ = min(500, self.limits.max_page_size)
         cursor = since
         # Replay.
         first = True
         while True:
             page = await self._read_changes(
-                user, ctx, cursor, None, include, exclude, page_size_, since if first else 0
+                user, ctx, cursor, None, include, page_size_, since if first else 0
             )
             first = False
             if page.reset_required:
@@ -630,21 +687,22 @@ class SyncService:
                 timeout = min(timeout, self.poll_fallback_seconds)
             if expires_at is not None:
                 timeout = min(timeout, max(0.0, expires_at - time.time()))
+            if self._shutting_down:
+                raise errors.shutting_down()
             events = await subscription.wait(timeout)
+            if self._shutting_down:
+                raise errors.shutting_down()
             if events and EVENT_DELETED in events:
                 raise Unauthenticated("USER_DELETED", "the account was deleted")
             if expires_at is not None and time.time() >= expires_at:
                 raise Unauthenticated(
                     "TOKEN_EXPIRED", "the access token expired; reconnect with a fresh one"
                 )
-            if ctx.device and (events is None or EVENT_DEVICES in events or EVENT_RESET in events):
-                device = await self._context_for_read(user, ctx)
-                exclude = device.excluded_collections if device else []
             while True:
                 # `cursor` as the reset check: a reset (or purged tombstones) moved the floor
                 # above it, so the client must resync.
                 page = await self._read_changes(
-                    user, ctx, cursor, None, include, exclude, page_size_, cursor
+                    user, ctx, cursor, None, include, page_size_, cursor
                 )
                 if page.reset_required:
                     yield WatchEvent(WatchEventType.RESET_REQUIRED, 0)
