@@ -15,7 +15,7 @@ import traceback
 from bench.context import context_from_env
 from bench.harness import ROOT, RUNS, SECONDS, Row, cores
 
-SCENARIOS = ["baselines", "gateway", "auth", "sync", "registry", "analytics"]
+SCENARIOS = ["baselines", "framework", "gateway", "auth", "sync", "registry", "analytics"]
 
 
 def available() -> list[str]:

@@ -7,6 +7,9 @@ import uuid
 from dataclasses import dataclass, field
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+# The caller's W3C `traceparent`, forwarded on peer calls and logged, whether or not spans
+# are recorded here.
+traceparent_var: contextvars.ContextVar[str] = contextvars.ContextVar("traceparent", default="")
 
 
 def new_request_id() -> str:
@@ -15,6 +18,14 @@ def new_request_id() -> str:
 
 def current_request_id() -> str:
     return request_id_var.get()
+
+
+def trace_id_of(traceparent: str) -> str:
+    """The trace id of a `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`), or ""."""
+    parts = traceparent.split("-")
+    if len(parts) == 4 and len(parts[1]) == 32 and parts[1] != "0" * 32:
+        return parts[1]
+    return ""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import time
 
 from opentelemetry import trace
 
-from symphony_common.context import current_request_id
+from symphony_common.context import current_request_id, trace_id_of, traceparent_var
 
 _RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()) | {"message"}
 
@@ -35,6 +35,8 @@ class JsonFormatter(logging.Formatter):
         if span_context.is_valid:
             entry["trace_id"] = format(span_context.trace_id, "032x")
             entry["span_id"] = format(span_context.span_id, "016x")
+        elif trace_id := trace_id_of(traceparent_var.get()):
+            entry["trace_id"] = trace_id
         for key, value in vars(record).items():
             if key not in _RESERVED and not key.startswith("_"):
                 entry[key] = value

@@ -112,7 +112,7 @@ async def start_service(
         settings,
         register=wiring.register,
         service_names=wiring.service_names,
-        interceptors=[interceptor, *_tracing_interceptors()],
+        interceptors=[interceptor, *(tracing_interceptors() if settings.tracing else [])],
         readiness=wiring.readiness,
         port=port,
     )
@@ -121,7 +121,7 @@ async def start_service(
     return RunningService(runtime, wiring, tasks)
 
 
-def _tracing_interceptors() -> list[grpc.aio.ServerInterceptor]:
+def tracing_interceptors() -> list[grpc.aio.ServerInterceptor]:
     """OpenTelemetry server spans; `traceparent` from the caller becomes the parent span."""
     from opentelemetry import trace
     from opentelemetry.instrumentation.grpc import aio_server_interceptor

@@ -10,7 +10,7 @@ from typing import Any
 
 import grpc
 
-from symphony_common.context import current_request_id
+from symphony_common.context import current_request_id, traceparent_var
 from symphony_common.tokens import SERVICE_TOKEN_HEADER
 
 DEFAULT_DEADLINE_SECONDS = 5.0
@@ -58,6 +58,9 @@ class _ClientMetadataInterceptor(
         request_id = current_request_id()
         if request_id and "x-request-id" not in keys:
             metadata.append(("x-request-id", request_id))
+        traceparent = traceparent_var.get()
+        if traceparent and "traceparent" not in keys:
+            metadata.append(("traceparent", traceparent))
         if self.service_token and SERVICE_TOKEN_HEADER not in keys:
             metadata.append((SERVICE_TOKEN_HEADER, self.service_token))
         timeout = details.timeout if details.timeout is not None else self.default_deadline

@@ -20,6 +20,7 @@ from symphony_common.context import (
     new_request_id,
     principal_var,
     request_id_var,
+    traceparent_var,
 )
 from symphony_common.errors import DomainError, InvalidArgument, Unavailable
 from symphony_common.grpc import wellformed
@@ -133,6 +134,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         incoming = metadata.get("x-request-id", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else new_request_id()
         request_id_var.set(request_id)
+        traceparent_var.set(metadata.get("traceparent", "")[:128])
         context.set_trailing_metadata((("x-request-id", request_id),))
         principal_var.set(await self.authenticate(metadata, method))
 
