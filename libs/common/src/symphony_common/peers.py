@@ -97,6 +97,6 @@ def make_authenticator(
 
     async def close() -> None:
         if channel is not None:
-            await channel.close()
+            await channel.close(None)
 
     return authenticator, close

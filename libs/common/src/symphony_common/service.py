@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -48,7 +48,9 @@ class Wiring:
     service_names: Sequence[str]
     authenticator: Authenticator
     readiness: ReadinessCheck | None = None
-    background: Sequence[Callable[[], Awaitable[None]]] = ()
+    background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
+    # Run when a graceful stop begins (see ServiceRuntime.on_drain).
+    on_drain: Sequence[Callable[[], object]] = ()
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # The service's use-case object and other named internals (a worker, a key store), so
     # tests and benchmarks can reach them without going through the wire.
@@ -116,6 +118,7 @@ async def start_service(
         readiness=wiring.readiness,
         port=port,
     )
+    runtime.on_drain = wiring.on_drain
     await runtime.start()
     tasks = [asyncio.create_task(job()) for job in wiring.background]
     return RunningService(runtime, wiring, tasks)

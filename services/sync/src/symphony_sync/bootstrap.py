@@ -57,21 +57,6 @@ def _durable_commits(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.commit()
 
 
-def _end_watches_on_stop(server: grpc.aio.Server, service: SyncService) -> None:
-    """Watch streams never finish by themselves, so a drain would wait out its whole grace and
-    then cut them. When the server starts stopping (the common runtime has already turned
-    health NOT_SERVING), they end with UNAVAILABLE SHUTTING_DOWN instead and their clients
-    reconnect to another replica at once. (`Wiring` has no drain hook; this wraps the
-    server's `stop`.)"""
-    stop = server.stop
-
-    async def stop_after_ending_watches(grace: float | None) -> None:
-        service.begin_shutdown()
-        await stop(grace)
-
-    server.stop = stop_after_ending_watches  # type: ignore[method-assign]
-
-
 async def build(settings: SyncSettings, overrides: Overrides) -> Wiring:
     engine = create_engine(
         settings.database_url,
@@ -97,7 +82,6 @@ async def build(settings: SyncSettings, overrides: Overrides) -> Wiring:
     )
 
     def register(server: grpc.aio.Server) -> None:
-        _end_watches_on_stop(server, service)
         sync_service_pb2_grpc.add_SyncServiceServicer_to_server(SyncServicer(service), server)
         sync_internal_service_pb2_grpc.add_SyncInternalServiceServicer_to_server(
             SyncInternalServicer(service), server
@@ -119,6 +103,9 @@ async def build(settings: SyncSettings, overrides: Overrides) -> Wiring:
         readiness=lambda: database_ready(engine),
         background=background,
         closers=closers,
+        # Watch streams never finish by themselves: on drain they end with UNAVAILABLE
+        # SHUTTING_DOWN so their clients reconnect to another replica at once.
+        on_drain=[service.begin_shutdown],
         service=service,
     )
     return wiring

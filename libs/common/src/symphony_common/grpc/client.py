@@ -105,6 +105,6 @@ def open_channel(
         ("grpc.keepalive_time_ms", 30_000),
         ("grpc.keepalive_permit_without_calls", 1),
     ]
-    interceptors = [_ClientMetadataInterceptor(service_token, default_deadline)]
+    interceptors: list[Any] = [_ClientMetadataInterceptor(service_token, default_deadline)]
     interceptors.extend(extra_interceptors or [])
     return grpc.aio.insecure_channel(address, options=options, interceptors=interceptors)

@@ -90,7 +90,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             "response_serializer": handler.response_serializer,
         }
         if handler.unary_unary or handler.stream_unary:
-            respond = handler.unary_unary or handler.stream_unary
+            respond: Any = handler.unary_unary or handler.stream_unary
             streamed_in = handler.stream_unary is not None
 
             async def single(request: Any, context: grpc.aio.ServicerContext) -> Any:
@@ -109,7 +109,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                 return grpc.unary_unary_rpc_method_handler(single, **serializers)
             return grpc.stream_unary_rpc_method_handler(single, **serializers)
 
-        stream = handler.unary_stream or handler.stream_stream
+        stream: Any = handler.unary_stream or handler.stream_stream
         streams_in = handler.stream_stream is not None
 
         async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:

@@ -90,7 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         request_class = message_factory.GetMessageClass(method.input_type)
         response_class = message_factory.GetMessageClass(method.output_type)
         request = json_format.Parse(args.data, request_class(), descriptor_pool=reflector.pool)
-        metadata = [tuple(part.strip() for part in h.split(":", 1)) for h in args.header]
+        metadata = tuple(
+            (name.strip().lower(), value.strip())
+            for name, _, value in (h.partition(":") for h in args.header)
+        )
         call = channel.unary_unary(
             f"/{service.full_name}/{method.name}",
             request_serializer=lambda m: m.SerializeToString(),

@@ -34,6 +34,9 @@ class ServiceRuntime:
     service_names: Sequence[str]
     readiness: ReadinessCheck | None = None
     readiness_interval: float = 2.0
+    # Called when a drain begins, after health turned NOT_SERVING and before in-flight calls
+    # get their grace: streams that never end by themselves finish here.
+    on_drain: Sequence[Callable[[], object]] = ()
     _ready_task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     async def start(self) -> None:
@@ -77,6 +80,10 @@ class ServiceRuntime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ready_task
         await self.health.enter_graceful_shutdown()
+        for hook in self.on_drain:
+            result = hook()
+            if asyncio.iscoroutine(result):
+                await result
         await self.server.stop(grace)
 
     async def serve_until_signal(self, grace: float) -> None:

@@ -28,7 +28,7 @@ def _plan(descriptor: Descriptor) -> tuple[FieldDescriptor, ...]:
     return tuple(
         field
         for field in descriptor.fields
-        if field.type == FieldDescriptor.TYPE_MESSAGE and _reaches(field.message_type, frozenset())
+        if field.message_type is not None and _reaches(field.message_type, frozenset())
     )
 
 
@@ -39,8 +39,7 @@ def _reaches(descriptor: Descriptor, seen: frozenset[str]) -> bool:
         return False
     seen = seen | {descriptor.full_name}
     return any(
-        f.type == FieldDescriptor.TYPE_MESSAGE and _reaches(f.message_type, seen)
-        for f in descriptor.fields
+        f.message_type is not None and _reaches(f.message_type, seen) for f in descriptor.fields
     )
 
 
@@ -71,9 +70,9 @@ def check(message: Message, prefix: str = "") -> None:
         path = f"{prefix}{field.name}"
         if field.is_repeated:
             values = getattr(message, field.name)
-            if field.message_type.GetOptions().map_entry:
-                value_field = field.message_type.fields_by_name["value"]
-                if value_field.type == FieldDescriptor.TYPE_MESSAGE:
+            entry = field.message_type
+            if entry is not None and entry.GetOptions().map_entry:
+                if entry.fields_by_name["value"].message_type is not None:
                     for key, value in values.items():
                         _check_value(value, f"{path}[{key}]")
                 continue

@@ -169,7 +169,8 @@ class SyncRepository(Protocol):
 
 
 class SyncUnitOfWork(Protocol):
-    repo: SyncRepository
+    @property
+    def repo(self) -> SyncRepository: ...
 
     async def __aenter__(self) -> Self: ...
 
