@@ -21,7 +21,9 @@ def app_factory() -> object:
 
     settings = GatewaySettings()
     # Hand-written registry routes: raw package upload/download and the Open VSX API.
-    return create_app(settings, Backends.from_env(), extra_routes=[*package_routes(), *openvsx_routes()])
+    return create_app(
+        settings, Backends.from_env(), extra_routes=[*package_routes(), *openvsx_routes()]
+    )
 
 
 def serve(settings: GatewaySettings) -> None:

@@ -39,6 +39,10 @@ _SSE_HEADERS = [
 ]
 
 
+# The browser's User-Agent as forwarded to the services.
+USER_AGENT_HEADER = "x-user-agent"
+
+
 class ClientGone(Exception):
     """The client disconnected while the gateway read its body."""
 
@@ -83,7 +87,7 @@ class Transcoder:
         route, found = self.router.match(scope["method"], path)
 
         content_length = None
-        authorization = traceparent = tracestate = forwarded = None
+        authorization = traceparent = tracestate = forwarded = user_agent = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value.decode("latin-1")
@@ -95,6 +99,8 @@ class Transcoder:
                 content_length = value
             elif name == b"x-forwarded-for":
                 forwarded = value.decode("latin-1")
+            elif name == b"user-agent":
+                user_agent = value.decode("latin-1")
 
         message = route.request_cls()
         body_obj = None
@@ -127,6 +133,10 @@ class Transcoder:
         client = self._client_address(scope, forwarded)
         if client:
             metadata.append(("x-forwarded-for", client))
+        # gRPC sets its own user-agent on every call, so the browser's travels under another
+        # name (auth shows it in the session list and the audit log).
+        if user_agent and _metadata_safe(user_agent):
+            metadata.append((USER_AGENT_HEADER, user_agent[:300]))
 
         if route.server_streaming:
             await self._stream(route, message, tuple(metadata), receive, send, request_id)

@@ -112,7 +112,7 @@ class OidcProvider:
         )
         self.server = uvicorn.Server(config)
         self._task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
+        while not self.server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
             await asyncio.sleep(0.01)
         port = self.server.servers[0].sockets[0].getsockname()[1]
         self.issuer = f"http://127.0.0.1:{port}"

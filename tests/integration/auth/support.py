@@ -1,6 +1,7 @@
 """Shared by the auth tests (imported as `tests.integration.auth.support` only, so there is one
-mailbox per process). The auth service in-process (`start_service`, port 0) on this worker's migrated database
-and Redis, with a mailbox instead of SMTP, recorded peer calls and an adjustable clock."""
+mailbox per process). The auth service in-process (`start_service`, port 0) on this worker's
+migrated database and Redis, with a mailbox instead of SMTP, recorded peer calls and an
+adjustable clock."""
 
 from __future__ import annotations
 

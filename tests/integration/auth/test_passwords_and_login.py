@@ -99,9 +99,9 @@ async def test_au10_unknown_user_and_wrong_password_look_the_same(auth: AuthHarn
     unknown, wrong = [], []
     bodies = set()
     for i in range(samples):
-        for target, times, email in (
-            (unknown, unknown, new_email()),
-            (wrong, wrong, account.email),
+        for times, email in (
+            (unknown, new_email()),
+            (wrong, account.email),
         ):
             started = time.perf_counter()
             error = await expect_error(
@@ -255,3 +255,36 @@ async def test_password_change_and_reset(auth: AuthHarness) -> None:
     )
     await login(auth, account.email, "the reset passphrase")
     auth.clock.offset += timedelta(seconds=0)
+
+
+async def test_over_long_device_fields_get_their_own_reasons(auth: AuthHarness) -> None:
+    for device_name, platform, reason in (
+        ("d" * 101, "linux", "DEVICE_NAME_INVALID"),
+        ("laptop", "p" * 51, "PLATFORM_INVALID"),
+    ):
+        await expect_error(
+            auth.stub.Login(
+                pb.LoginRequest(
+                    email=new_email(),
+                    password="a good long password",
+                    device_name=device_name,
+                    platform=platform,
+                ),
+                metadata=auth.md(address=random_address()),
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            reason,
+        )
+        await expect_error(
+            auth.stub.StartDeviceAuthorization(
+                pb.StartDeviceAuthorizationRequest(device_name=device_name, platform=platform),
+                metadata=auth.md(address=random_address()),
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            reason,
+        )
+    await expect_error(
+        auth.stub.Logout(pb.LogoutRequest(refresh_token="symr_unknown"), metadata=auth.md()),
+        grpc.StatusCode.UNAUTHENTICATED,
+        "INVALID_TOKEN",
+    )

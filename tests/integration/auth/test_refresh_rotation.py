@@ -78,8 +78,10 @@ async def _rounds(auth: AuthHarness, rounds: int, concurrency: int, grace: bool)
             account = await auth.signed_up()
             token = account.refresh
     rows = await auth.sql(
-        "SELECT r.session_id, count(*) FROM auth.refresh_tokens r JOIN auth.sessions s ON s.id = r.session_id "
-        "WHERE r.used_time IS NULL AND s.revoke_time IS NULL GROUP BY r.session_id HAVING count(*) > 1"
+        "SELECT r.session_id, count(*) FROM auth.refresh_tokens r JOIN auth.sessions s ON s.id = "
+        "r.session_id "
+        "WHERE r.used_time IS NULL AND s.revoke_time IS NULL GROUP BY r.session_id HAVING count(*) "
+        "> 1"
     )
     assert rows == []
 
@@ -87,8 +89,13 @@ async def _rounds(auth: AuthHarness, rounds: int, concurrency: int, grace: bool)
 ROUNDS = 100 if NIGHTLY else 20
 
 
-async def test_au2_concurrent_refresh_with_grace_returns_one_successor(auth: AuthHarness) -> None:
-    await _rounds(auth, ROUNDS, 50, grace=True)
+async def test_au2_concurrent_refresh_with_grace_returns_one_successor(
+    auth_database_url: str, redis_url: str
+) -> None:
+    # The widest grace AU-3 allows (60 s): on a loaded 2-core machine 50 concurrent refreshes
+    # can take longer than the default few seconds, and a retry outside the window is reuse.
+    async with harness(make_settings(auth_database_url, redis_url, refresh_grace_seconds=60)) as h:
+        await _rounds(h, ROUNDS, 50, grace=True)
 
 
 async def test_au2_concurrent_refresh_without_grace_has_one_winner(

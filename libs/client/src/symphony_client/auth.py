@@ -6,11 +6,11 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import grpc
 from google.protobuf import duration_pb2
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
+from google.rpc import error_details_pb2, status_pb2
 
 from symphony.auth.v1 import auth_service_pb2 as pb
 from symphony.auth.v1 import auth_service_pb2_grpc
@@ -42,8 +42,7 @@ class AuthError(Exception):
     @classmethod
     def from_rpc(cls, error: grpc.aio.AioRpcError) -> AuthError:
         reason, retry = "", None
-        status = rpc_status.from_call(error)
-        for detail in status.details if status else ():
+        for detail in _status_of(error).details:
             if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
                 info = error_details_pb2.ErrorInfo()
                 detail.Unpack(info)
@@ -53,6 +52,16 @@ class AuthError(Exception):
                 detail.Unpack(delay)
                 retry = delay.retry_delay.ToTimedelta().total_seconds()
         return cls(error.code(), reason, error.details() or "", retry)
+
+
+def _status_of(error: grpc.aio.AioRpcError) -> status_pb2.Status:
+    """The google.rpc.Status the server put in the `grpc-status-details-bin` trailer (empty
+    when there is none)."""
+    # At run time an AioRpcError's trailers are a grpc.aio.Metadata; grpc-stubs only declare the
+    # synchronous Call's tuple of metadata items.
+    trailers = cast("grpc.aio.Metadata | None", error.trailing_metadata())
+    value = trailers.get("grpc-status-details-bin") if trailers is not None else None
+    return status_pb2.Status.FromString(value) if isinstance(value, bytes) else status_pb2.Status()
 
 
 class DeviceLoginDenied(AuthError):
@@ -70,9 +79,11 @@ class AuthClient:
         return cls(grpc.aio.insecure_channel(address))
 
     async def close(self) -> None:
-        await self.channel.close()
+        await self.channel.close(None)
 
-    async def _call(self, method: Callable[..., Awaitable], request: object, token: str = ""):  # type: ignore[no-untyped-def]
+    async def _call(
+        self, method: Callable[..., Awaitable[Any]], request: object, token: str = ""
+    ) -> Any:
         metadata = (("authorization", f"Bearer {token}"),) if token else ()
         try:
             return await method(request, metadata=metadata, timeout=self.timeout)
@@ -101,17 +112,21 @@ class AuthClient:
         )
 
     async def me(self, access_token: str) -> rpb.User:
-        return await self._call(self.stub.GetCurrentUser, pb.GetCurrentUserRequest(), access_token)  # type: ignore[no-any-return]
+        user: rpb.User = await self._call(
+            self.stub.GetCurrentUser, pb.GetCurrentUserRequest(), access_token
+        )
+        return user
 
     async def start_device_login(
         self, device_name: str = "", platform: str = "", scopes: Sequence[str] = ()
     ) -> pb.StartDeviceAuthorizationResponse:
-        return await self._call(
+        response: pb.StartDeviceAuthorizationResponse = await self._call(
             self.stub.StartDeviceAuthorization,
-            pb.StartDeviceAuthorizationRequest(  # type: ignore[no-any-return]
+            pb.StartDeviceAuthorizationRequest(
                 device_name=device_name, platform=platform, scopes=list(scopes)
             ),
         )
+        return response
 
     async def poll_device_login(self, device_code: str) -> Tokens | None:
         """Tokens once approved; None while pending. Raises DeviceLoginDenied, or AuthError
@@ -162,8 +177,9 @@ class AuthClient:
         spec = rpb.PersonalAccessToken(display_name=display_name, scopes=list(scopes))
         if ttl_seconds:
             spec.ttl.CopyFrom(duration_pb2.Duration(seconds=ttl_seconds))
-        return await self._call(
-            self.stub.CreatePersonalAccessToken,  # type: ignore[no-any-return]
+        token: rpb.PersonalAccessToken = await self._call(
+            self.stub.CreatePersonalAccessToken,
             pb.CreatePersonalAccessTokenRequest(personal_access_token=spec),
             access_token,
         )
+        return token

@@ -91,8 +91,8 @@ async def build(settings: AuthSettings, overrides: Overrides) -> Wiring:
         pool_timeout=settings.db_pool_timeout_seconds,
     )
 
-    def uow() -> SqlAuthUnitOfWork:
-        return SqlAuthUnitOfWork(engine)
+    def uow(*, read_only: bool = False) -> SqlAuthUnitOfWork:
+        return SqlAuthUnitOfWork(engine, read_only=read_only)
 
     clock = overrides.extra.get("clock", utcnow)
     cipher = KeyCipher(settings.key_encryption_key)
@@ -117,6 +117,11 @@ async def build(settings: AuthSettings, overrides: Overrides) -> Wiring:
     hasher = Argon2Hasher(
         settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism
     )
+
+    async def close_hasher() -> None:
+        hasher.close()
+
+    closers.append(close_hasher)
     service = AuthService(
         uow,
         keys=keys,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import platform
 import socket
 
@@ -26,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--scope",
         action="append",
         required=True,
-        help="registry.publish, registry.publish:<namespace>, sync.read, sync.write, analytics.read",
+        help=(
+            "registry.publish, registry.publish:<namespace>, sync.read, sync.write, analytics.read"
+        ),
     )
     create.add_argument("--name", default="symphony CLI")
     create.add_argument(
@@ -63,10 +66,8 @@ async def logout_command(args: argparse.Namespace, config: ClientConfig) -> int:
     store = CredentialStore(config.home)
     tokens = store.load()
     if tokens is not None:
-        try:
+        with contextlib.suppress(AuthError):  # the stored session is forgotten either way
             await AuthClient.connect(config.auth_address).logout(refresh_token=tokens.refresh_token)
-        except AuthError:
-            pass  # the stored session is forgotten either way
     store.clear()
     print("Signed out")
     return 0

@@ -133,11 +133,28 @@ async def _set(args: argparse.Namespace, config: ClientConfig) -> int:
         except ValueError as error:
             raise _cli_error(str(error)) from None
         if not args.offline:
+            known = {c.id for c in await engine.conflicts()}
             try:
                 result = await engine.sync_once()
                 print(f"synced: pushed {result['pushed']}, pulled {result['pulled']}")
             except grpc.aio.AioRpcError as error:
                 print(f"symphony: saved locally, not synced ({_explain(error)})", file=sys.stderr)
+            # The default resolution keeps the server's value: say so rather than "synced".
+            new = [
+                c
+                for c in await engine.conflicts()
+                if c.id not in known and (c.collection, c.key) == (args.collection, args.key)
+            ]
+            for conflict in new:
+                print(
+                    f"symphony: conflict: the server already had a different "
+                    f"{conflict.collection}/{conflict.key} (revision {conflict.server_revision}); "
+                    f"it stays current and your value is kept as conflict copy #{conflict.id} "
+                    "(see `symphony sync status`)",
+                    file=sys.stderr,
+                )
+            if new:
+                return 2
     finally:
         await engine.close()
     return 0

@@ -4,6 +4,7 @@ causes an email; `OutboxWorker` sends it (SMTP when `SMTP_URL` is set, the log o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import smtplib
 import ssl
@@ -135,8 +136,6 @@ class OutboxWorker:
                 raise
             except Exception:
                 log.warning("outbox round failed", exc_info=True)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), self.poll_seconds)
-            except TimeoutError:
-                pass
             self.wake.clear()

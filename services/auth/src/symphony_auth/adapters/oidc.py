@@ -73,9 +73,12 @@ class HttpIdentityProviders:
             "code_verifier": code_verifier,
             "client_id": config.client_id,
         }
-        auth = (config.client_id, config.client_secret) if config.client_secret else None
         try:
-            response = await self._http.post(endpoint, data=form, auth=auth)
+            if config.client_secret:  # client_secret_basic
+                secret = httpx.BasicAuth(config.client_id, config.client_secret)
+                response = await self._http.post(endpoint, data=form, auth=secret)
+            else:  # a public client: PKCE only
+                response = await self._http.post(endpoint, data=form)
         except httpx.HTTPError as error:
             raise provider_unavailable() from error
         if response.status_code >= 500:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 
@@ -89,7 +90,5 @@ class RedisRateLimiter:
     async def clear(self, key: str) -> None:
         await self.fallback.clear(key)
         if self._redis is not None:
-            try:
+            with contextlib.suppress(*REDIS_ERRORS):
                 await self._redis.delete(PREFIX + key)
-            except REDIS_ERRORS:
-                pass

@@ -83,7 +83,7 @@ def token_pair(p: models.TokenPair) -> rpb.TokenPair:
         access_token=p.access_token,
         refresh_token=p.refresh_token,
         expires_in=p.expires_in,
-        token_type="Bearer",
+        token_type="Bearer",  # noqa: S106 - the OAuth token type, not a secret
     )
 
 

@@ -72,7 +72,9 @@ class CallerInfo:
             user_id=principal.user_id,
             session_id=principal.session_id,
             client_address=address,
-            user_agent=metadata.get("user-agent", "")[:300],
+            # The gateway forwards the browser's User-Agent as x-user-agent (gRPC overwrites
+            # user-agent with its own); a direct gRPC caller's own user-agent counts otherwise.
+            user_agent=(metadata.get("x-user-agent") or metadata.get("user-agent", ""))[:300],
         )
 
 

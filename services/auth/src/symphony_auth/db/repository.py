@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, text
@@ -53,8 +54,24 @@ DEVICE_COLUMNS = (
     "create_time, expire_time"
 )
 ORG_COLUMNS = "id, uid::text AS uid, display_name, description, create_time, update_time, version"
+
+
+def _prefixed(columns: str, table: str, prefix: str) -> str:
+    """`columns` (as above) qualified by `table` and renamed `<prefix><name>`, to join them."""
+    out = []
+    for item in columns.split(", "):
+        expression, _, name = item.partition(" AS ")
+        out.append(f"{table}.{expression} AS {prefix}{name or expression}")
+    return ", ".join(out)
+
+
+SESSION_AND_USER_SQL = (
+    f"SELECT {_prefixed(SESSION_COLUMNS, 's', 's_')}, {USER_COLUMNS} "
+    "FROM auth.sessions s JOIN auth.users u ON u.id = s.user_id WHERE s.id = :id"
+)
 MEMBER_COLUMNS = (
-    "m.organization_id, m.user_id::text AS user_id, m.role, m.create_time, m.update_time, m.version, "
+    "m.organization_id, m.user_id::text AS user_id, m.role, m.create_time, m.update_time, "
+    "m.version, "
     "coalesce(u.email, '') AS email, u.display_name"
 )
 
@@ -194,8 +211,10 @@ class SqlAuthRepository:
 
     async def insert_user(self, user: User) -> None:
         await self._exec(
-            "INSERT INTO auth.users (id, email, email_verified, display_name, password_hash, state, "
-            "create_time, update_time) VALUES (:id, :email, :verified, :display_name, :hash, 'active', :now, :now)",
+            "INSERT INTO auth.users (id, email, email_verified, display_name, password_hash, "
+            "state, "
+            "create_time, update_time) VALUES (:id, :email, :verified, :display_name, :hash, "
+            "'active', :now, :now)",
             {
                 "id": user.id,
                 "email": user.email,
@@ -214,7 +233,8 @@ class SqlAuthRepository:
     async def update_user(self, user_id: str, now: datetime, **fields: Any) -> None:
         sets = ", ".join(f"{k} = :{k}" for k in fields)
         await self._exec(
-            f"UPDATE auth.users SET {sets}, update_time = :now, version = version + 1 WHERE id = :id",
+            f"UPDATE auth.users SET {sets}, update_time = :now, version = version + 1 WHERE id = "
+            ":id",
             {**fields, "now": now, "id": user_id},
         )
 
@@ -234,7 +254,8 @@ class SqlAuthRepository:
         ):
             await self._exec(f"DELETE FROM auth.{table} WHERE user_id = :id", {"id": user_id})
         await self._exec(
-            "UPDATE auth.sessions SET device_name = '', platform = '', client_address = '', user_agent = '' "
+            "UPDATE auth.sessions SET device_name = '', platform = '', client_address = '', "
+            "user_agent = '' "
             "WHERE user_id = :id",
             {"id": user_id},
         )
@@ -263,10 +284,12 @@ class SqlAuthRepository:
 
     async def insert_session(self, s: Session) -> None:
         await self._exec(
-            "INSERT INTO auth.sessions (id, user_id, device_name, platform, method, identity_provider, "
+            "INSERT INTO auth.sessions (id, user_id, device_name, platform, method, "
+            "identity_provider, "
             "client_address, user_agent, scopes, create_time, last_use_time, idle_expire_time, "
             "absolute_expire_time) VALUES (:id, :user_id, :device_name, :platform, :method, "
-            ":identity_provider, :client_address, :user_agent, :scopes, :create_time, :last_use_time, "
+            ":identity_provider, :client_address, :user_agent, :scopes, :create_time, "
+            ":last_use_time, "
             ":idle_expire_time, :absolute_expire_time)",
             {
                 **{
@@ -290,11 +313,22 @@ class SqlAuthRepository:
         ).first()
         return _session(row) if row else None
 
+    async def get_session_and_user(self, session_id: str) -> tuple[Session | None, User | None]:
+        """A session and its user in one round trip (every signed-in call needs both)."""
+        if not _is_uuid(session_id):
+            return None, None
+        row = (await self._exec(SESSION_AND_USER_SQL, {"id": session_id})).first()
+        if row is None:
+            return None, None
+        fields = {k[2:]: v for k, v in row._mapping.items() if k.startswith("s_")}
+        return _session(SimpleNamespace(**fields)), _user(row)
+
     async def touch_session(
         self, session_id: str, now: datetime, idle_expire: datetime, address: str, agent: str
     ) -> None:
         await self._exec(
-            "UPDATE auth.sessions SET last_use_time = :now, idle_expire_time = least(:idle, absolute_expire_time), "
+            "UPDATE auth.sessions SET last_use_time = :now, idle_expire_time = least(:idle, "
+            "absolute_expire_time), "
             "client_address = CASE WHEN :addr = '' THEN client_address ELSE :addr END, "
             "user_agent = CASE WHEN :agent = '' THEN user_agent ELSE :agent END WHERE id = :id",
             {"now": now, "idle": idle_expire, "addr": address, "agent": agent, "id": session_id},
@@ -312,7 +346,8 @@ class SqlAuthRepository:
         self, user_id: str, now: datetime, reason: str, *, except_session: str = ""
     ) -> int:
         result = await self._exec(
-            "UPDATE auth.sessions SET revoke_time = :now, revoke_reason = :reason WHERE user_id = :u "
+            "UPDATE auth.sessions SET revoke_time = :now, revoke_reason = :reason WHERE user_id = "
+            ":u "
             "AND revoke_time IS NULL AND id::text <> :keep",
             {"now": now, "reason": reason, "u": user_id, "keep": except_session},
         )
@@ -327,7 +362,8 @@ class SqlAuthRepository:
             cond = " AND (last_use_time, id::text) < (:t, :i)"
             params.update(t=after[0], i=after[1])
         rows = await self._exec(
-            f"SELECT {SESSION_COLUMNS} FROM auth.sessions WHERE user_id = :u AND revoke_time IS NULL "
+            f"SELECT {SESSION_COLUMNS} FROM auth.sessions WHERE user_id = :u AND revoke_time IS "
+            "NULL "
             f"AND idle_expire_time > :now AND absolute_expire_time > :now{cond} "
             "ORDER BY last_use_time DESC, id::text DESC LIMIT :limit",
             params,
@@ -348,7 +384,8 @@ class SqlAuthRepository:
         """Atomically marks an unused token used; the session id when this call won."""
         row = (
             await self._exec(
-                "UPDATE auth.refresh_tokens SET used_time = :now WHERE token_hash = :h AND used_time IS NULL "
+                "UPDATE auth.refresh_tokens SET used_time = :now WHERE token_hash = :h AND "
+                "used_time IS NULL "
                 "RETURNING session_id::text",
                 {"h": token_hash, "now": now},
                 binds=[bindparam("h", type_=BYTEA)],
@@ -359,7 +396,8 @@ class SqlAuthRepository:
     async def get_refresh_token(self, token_hash: bytes) -> RefreshToken | None:
         row = (
             await self._exec(
-                "SELECT token_hash, session_id::text AS session_id, parent_hash, create_time, used_time "
+                "SELECT token_hash, session_id::text AS session_id, parent_hash, create_time, "
+                "used_time "
                 "FROM auth.refresh_tokens WHERE token_hash = :h",
                 {"h": token_hash},
                 binds=[bindparam("h", type_=BYTEA)],
@@ -381,8 +419,10 @@ class SqlAuthRepository:
 
     async def insert_pat(self, pat: PersonalAccessToken, token_hash: bytes) -> None:
         await self._exec(
-            "INSERT INTO auth.personal_access_tokens (id, user_id, display_name, scopes, token_hash, "
-            "token_hint, create_time, expire_time) VALUES (:id, :u, :d, :scopes, :h, :hint, :c, :e)",
+            "INSERT INTO auth.personal_access_tokens (id, user_id, display_name, scopes, "
+            "token_hash, "
+            "token_hint, create_time, expire_time) VALUES (:id, :u, :d, :scopes, :h, :hint, :c, "
+            ":e)",
             {
                 "id": pat.id,
                 "u": pat.user_id,
@@ -399,7 +439,8 @@ class SqlAuthRepository:
     async def count_active_pats(self, user_id: str, now: datetime) -> int:
         row = (
             await self._exec(
-                "SELECT count(*) FROM auth.personal_access_tokens WHERE user_id = :u AND revoke_time IS NULL "
+                "SELECT count(*) FROM auth.personal_access_tokens WHERE user_id = :u AND "
+                "revoke_time IS NULL "
                 "AND expire_time > :now",
                 {"u": user_id, "now": now},
             )
@@ -421,7 +462,8 @@ class SqlAuthRepository:
             return None
         row = (
             await self._exec(
-                f"SELECT {PAT_COLUMNS} FROM auth.personal_access_tokens WHERE id = :id AND user_id = :u",
+                f"SELECT {PAT_COLUMNS} FROM auth.personal_access_tokens WHERE id = :id AND user_id "
+                "= :u",
                 {"id": token_id, "u": user_id},
             )
         ).first()
@@ -469,8 +511,10 @@ class SqlAuthRepository:
 
     async def insert_device(self, d: DeviceAuthorization, device_code_hash: bytes) -> None:
         await self._exec(
-            "INSERT INTO auth.device_authorizations (id, device_code_hash, user_code, device_name, platform, "
-            "client_address, scopes, state, poll_interval, create_time, expire_time) VALUES (:id, :h, :uc, "
+            "INSERT INTO auth.device_authorizations (id, device_code_hash, user_code, device_name, "
+            "platform, "
+            "client_address, scopes, state, poll_interval, create_time, expire_time) VALUES (:id, "
+            ":h, :uc, "
             ":dn, :pf, :addr, :scopes, 'pending', :iv, :c, :e)",
             {
                 "id": d.id,
@@ -490,7 +534,8 @@ class SqlAuthRepository:
     async def find_device_by_code(self, device_code_hash: bytes) -> DeviceAuthorization | None:
         row = (
             await self._exec(
-                f"SELECT {DEVICE_COLUMNS} FROM auth.device_authorizations WHERE device_code_hash = :h FOR UPDATE",
+                f"SELECT {DEVICE_COLUMNS} FROM auth.device_authorizations WHERE device_code_hash = "
+                ":h FOR UPDATE",
                 {"h": device_code_hash},
                 binds=[bindparam("h", type_=BYTEA)],
             )
@@ -502,7 +547,8 @@ class SqlAuthRepository:
     ) -> DeviceAuthorization | None:
         row = (
             await self._exec(
-                f"SELECT {DEVICE_COLUMNS} FROM auth.device_authorizations WHERE user_code = :uc AND expire_time > :now "
+                f"SELECT {DEVICE_COLUMNS} FROM auth.device_authorizations WHERE user_code = :uc "
+                "AND expire_time > :now "
                 "ORDER BY create_time DESC LIMIT 1 FOR UPDATE",
                 {"uc": user_code, "now": now},
             )
@@ -519,7 +565,8 @@ class SqlAuthRepository:
     async def count_user_code_attempts(self, user_id: str, since: datetime) -> int:
         row = (
             await self._exec(
-                "SELECT count(*) FROM auth.user_code_attempts WHERE user_id = :u AND create_time > :since",
+                "SELECT count(*) FROM auth.user_code_attempts WHERE user_id = :u AND create_time > "
+                ":since",
                 {"u": user_id, "since": since},
             )
         ).first()
@@ -544,7 +591,8 @@ class SqlAuthRepository:
         expire: datetime,
     ) -> None:
         await self._exec(
-            "INSERT INTO auth.external_logins (state_hash, provider, redirect_uri, nonce, code_verifier, "
+            "INSERT INTO auth.external_logins (state_hash, provider, redirect_uri, nonce, "
+            "code_verifier, "
             "create_time, expire_time) VALUES (:h, :p, :r, :n, :v, :now, :e)",
             {
                 "h": state_hash,
@@ -561,8 +609,10 @@ class SqlAuthRepository:
     async def get_external_login(self, state_hash: bytes) -> Any:
         return (
             await self._exec(
-                "SELECT provider, redirect_uri, nonce, code_verifier, create_time, expire_time, used_time, "
-                "session_id::text AS session_id FROM auth.external_logins WHERE state_hash = :h FOR UPDATE",
+                "SELECT provider, redirect_uri, nonce, code_verifier, create_time, expire_time, "
+                "used_time, "
+                "session_id::text AS session_id FROM auth.external_logins WHERE state_hash = :h "
+                "FOR UPDATE",
                 {"h": state_hash},
                 binds=[bindparam("h", type_=BYTEA)],
             )
@@ -588,7 +638,8 @@ class SqlAuthRepository:
         self, token_hash: bytes, user_id: str, purpose: str, now: datetime, expire: datetime
     ) -> None:
         await self._exec(
-            "INSERT INTO auth.email_tokens (token_hash, user_id, purpose, create_time, expire_time) "
+            "INSERT INTO auth.email_tokens (token_hash, user_id, purpose, create_time, "
+            "expire_time) "
             "VALUES (:h, :u, :p, :now, :e)",
             {"h": token_hash, "u": user_id, "p": purpose, "now": now, "e": expire},
             binds=[bindparam("h", type_=BYTEA)],
@@ -596,7 +647,8 @@ class SqlAuthRepository:
 
     async def supersede_email_tokens(self, user_id: str, purpose: str, now: datetime) -> None:
         await self._exec(
-            "UPDATE auth.email_tokens SET expire_time = least(expire_time, :now) WHERE user_id = :u "
+            "UPDATE auth.email_tokens SET expire_time = least(expire_time, :now) WHERE user_id = "
+            ":u "
             "AND purpose = :p AND used_time IS NULL",
             {"u": user_id, "p": purpose, "now": now},
         )
@@ -633,7 +685,8 @@ class SqlAuthRepository:
     async def claim_emails(self, now: datetime, limit: int) -> list[Any]:
         return list(
             await self._exec(
-                "SELECT id, recipient, subject, body, attempts FROM auth.email_outbox WHERE sent_time IS NULL "
+                "SELECT id, recipient, subject, body, attempts FROM auth.email_outbox WHERE "
+                "sent_time IS NULL "
                 "AND next_attempt_time <= :now ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED",
                 {"now": now, "limit": limit},
             )
@@ -644,12 +697,14 @@ class SqlAuthRepository:
     ) -> None:
         if sent:
             await self._exec(
-                "UPDATE auth.email_outbox SET sent_time = :now, attempts = attempts + 1 WHERE id = :id",
+                "UPDATE auth.email_outbox SET sent_time = :now, attempts = attempts + 1 WHERE id = "
+                ":id",
                 {"now": now, "id": email_id},
             )
         else:
             await self._exec(
-                "UPDATE auth.email_outbox SET attempts = attempts + 1, next_attempt_time = :t, last_error = :e "
+                "UPDATE auth.email_outbox SET attempts = attempts + 1, next_attempt_time = :t, "
+                "last_error = :e "
                 "WHERE id = :id",
                 {"t": retry_at, "e": error[:500], "id": email_id},
             )
@@ -663,8 +718,10 @@ class SqlAuthRepository:
     async def claim_peer_deletions(self, now: datetime, limit: int) -> list[Any]:
         return list(
             await self._exec(
-                "SELECT id, peer, user_id::text AS user_id, request_id::text AS request_id, attempts FROM auth.peer_outbox "
-                "WHERE done_time IS NULL AND next_attempt_time <= :now ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED",
+                "SELECT id, peer, user_id::text AS user_id, request_id::text AS request_id, "
+                "attempts FROM auth.peer_outbox "
+                "WHERE done_time IS NULL AND next_attempt_time <= :now ORDER BY id LIMIT :limit "
+                "FOR UPDATE SKIP LOCKED",
                 {"now": now, "limit": limit},
             )
         )
@@ -674,12 +731,14 @@ class SqlAuthRepository:
     ) -> None:
         if done:
             await self._exec(
-                "UPDATE auth.peer_outbox SET done_time = :now, attempts = attempts + 1 WHERE id = :id",
+                "UPDATE auth.peer_outbox SET done_time = :now, attempts = attempts + 1 WHERE id = "
+                ":id",
                 {"now": now, "id": item_id},
             )
         else:
             await self._exec(
-                "UPDATE auth.peer_outbox SET attempts = attempts + 1, next_attempt_time = :t, last_error = :e "
+                "UPDATE auth.peer_outbox SET attempts = attempts + 1, next_attempt_time = :t, "
+                "last_error = :e "
                 "WHERE id = :id",
                 {"t": retry_at, "e": error[:500], "id": item_id},
             )
@@ -688,7 +747,8 @@ class SqlAuthRepository:
 
     async def insert_organization(self, org: Organization) -> None:
         await self._exec(
-            "INSERT INTO auth.organizations (id, uid, display_name, description, create_time, update_time) "
+            "INSERT INTO auth.organizations (id, uid, display_name, description, create_time, "
+            "update_time) "
             "VALUES (:id, :uid, :d, :desc, :c, :c)",
             {
                 "id": org.id,
@@ -726,7 +786,8 @@ class SqlAuthRepository:
     async def update_organization(self, org_id: str, now: datetime, **fields: Any) -> None:
         sets = ", ".join(f"{k} = :{k}" for k in fields)
         await self._exec(
-            f"UPDATE auth.organizations SET {sets}, update_time = :now, version = version + 1 WHERE id = :id",
+            f"UPDATE auth.organizations SET {sets}, update_time = :now, version = version + 1 "
+            "WHERE id = :id",
             {**fields, "now": now, "id": org_id},
         )
 
@@ -747,7 +808,8 @@ class SqlAuthRepository:
         if not _is_uuid(user_id):
             return []
         rows = await self._exec(
-            f"SELECT {', '.join('o.' + c for c in ORG_COLUMNS.split(', '))}, m.role FROM auth.organizations o "
+            f"SELECT {', '.join('o.' + c for c in ORG_COLUMNS.split(', '))}, m.role FROM "
+            "auth.organizations o "
             "JOIN auth.organization_members m ON m.organization_id = o.id WHERE m.user_id = :u "
             "AND o.id > :after ORDER BY o.id LIMIT :limit",
             {"u": user_id, "after": after or "", "limit": limit},
@@ -762,7 +824,8 @@ class SqlAuthRepository:
         lock = " FOR UPDATE OF m" if for_update else ""
         row = (
             await self._exec(
-                f"SELECT {MEMBER_COLUMNS} FROM auth.organization_members m JOIN auth.users u ON u.id = m.user_id "
+                f"SELECT {MEMBER_COLUMNS} FROM auth.organization_members m JOIN auth.users u ON "
+                "u.id = m.user_id "
                 f"WHERE m.organization_id = :o AND m.user_id = :u{lock}",
                 {"o": org_id, "u": user_id},
             )
@@ -778,7 +841,8 @@ class SqlAuthRepository:
             cond = " AND (m.role, m.user_id::text) > (:r, :i)"
             params.update(r=after[0], i=after[1])
         rows = await self._exec(
-            f"SELECT {MEMBER_COLUMNS} FROM auth.organization_members m JOIN auth.users u ON u.id = m.user_id "
+            f"SELECT {MEMBER_COLUMNS} FROM auth.organization_members m JOIN auth.users u ON u.id = "
+            "m.user_id "
             f"WHERE m.organization_id = :o{cond} ORDER BY m.role, m.user_id::text LIMIT :limit",
             params,
         )
@@ -786,7 +850,8 @@ class SqlAuthRepository:
 
     async def insert_member(self, org_id: str, user_id: str, role: Role, now: datetime) -> None:
         await self._exec(
-            "INSERT INTO auth.organization_members (organization_id, user_id, role, create_time, update_time) "
+            "INSERT INTO auth.organization_members (organization_id, user_id, role, create_time, "
+            "update_time) "
             "VALUES (:o, :u, :r, :now, :now)",
             {"o": org_id, "u": user_id, "r": int(role), "now": now},
             on_unique=AlreadyExists(
@@ -802,7 +867,8 @@ class SqlAuthRepository:
         self, org_id: str, user_id: str, role: Role, now: datetime
     ) -> None:
         await self._exec(
-            "UPDATE auth.organization_members SET role = :r, update_time = :now, version = version + 1 "
+            "UPDATE auth.organization_members SET role = :r, update_time = :now, version = version "
+            "+ 1 "
             "WHERE organization_id = :o AND user_id = :u",
             {"r": int(role), "now": now, "o": org_id, "u": user_id},
         )
@@ -820,7 +886,8 @@ class SqlAuthRepository:
             )
         row = (
             await self._exec(
-                "SELECT count(*) FROM auth.organization_members WHERE organization_id = :o AND role = 1",
+                "SELECT count(*) FROM auth.organization_members WHERE organization_id = :o AND "
+                "role = 1",
                 {"o": org_id},
             )
         ).first()
@@ -846,8 +913,10 @@ class SqlAuthRepository:
 
     async def insert_audit(self, e: AuditEvent) -> None:
         await self._exec(
-            "INSERT INTO auth.audit_events (id, user_id, type, actor, resource, session, client_address, "
-            "user_agent, attributes, create_time) VALUES (:id, :u, :t, :actor, :res, :sess, :addr, :ua, :attrs, :c)",
+            "INSERT INTO auth.audit_events (id, user_id, type, actor, resource, session, "
+            "client_address, "
+            "user_agent, attributes, create_time) VALUES (:id, :u, :t, :actor, :res, :sess, :addr, "
+            ":ua, :attrs, :c)",
             {
                 "id": e.id,
                 "u": e.user_id,
@@ -875,7 +944,8 @@ class SqlAuthRepository:
             cond += " AND (create_time, id::text) < (:t, :i)"
             params.update(t=after[0], i=after[1])
         rows = await self._exec(
-            "SELECT id::text AS id, user_id::text AS user_id, type, actor, resource, session, client_address, "
+            "SELECT id::text AS id, user_id::text AS user_id, type, actor, resource, session, "
+            "client_address, "
             f"user_agent, attributes, create_time FROM auth.audit_events WHERE user_id = :u{cond} "
             "ORDER BY create_time DESC, id::text DESC LIMIT :limit",
             params,
@@ -903,7 +973,8 @@ class SqlAuthRepository:
 
     async def list_signing_keys(self) -> list[tuple[Any, ...]]:
         rows = await self._exec(
-            "SELECT kid, private_key, public_key, create_time, activate_time, retire_time, delete_time "
+            "SELECT kid, private_key, public_key, create_time, activate_time, retire_time, "
+            "delete_time "
             "FROM auth.signing_keys ORDER BY activate_time, kid"
         )
         return [tuple(r) for r in rows]
@@ -912,7 +983,8 @@ class SqlAuthRepository:
         self, kid: str, private: str, public: str, create: datetime, activate: datetime
     ) -> None:
         await self._exec(
-            "INSERT INTO auth.signing_keys (kid, private_key, public_key, create_time, activate_time) "
+            "INSERT INTO auth.signing_keys (kid, private_key, public_key, create_time, "
+            "activate_time) "
             "VALUES (:k, :priv, :pub, :c, :a)",
             {"k": kid, "priv": private, "pub": public, "c": create, "a": activate},
         )
@@ -933,7 +1005,8 @@ class SqlAuthRepository:
     ) -> tuple[str, bytes] | None:
         row = (
             await self._exec(
-                "SELECT fingerprint, response FROM auth.idempotency_keys WHERE caller = :c AND method = :m "
+                "SELECT fingerprint, response FROM auth.idempotency_keys WHERE caller = :c AND "
+                "method = :m "
                 "AND request_id = :r AND create_time > :since",
                 {"c": caller, "m": method, "r": request_id, "since": since},
             )
@@ -950,9 +1023,12 @@ class SqlAuthRepository:
         now: datetime,
     ) -> None:
         await self._exec(
-            "INSERT INTO auth.idempotency_keys (caller, method, request_id, fingerprint, response, create_time) "
-            "VALUES (:c, :m, :r, :f, :resp, :now) ON CONFLICT (caller, method, request_id) DO UPDATE SET "
-            "fingerprint = excluded.fingerprint, response = excluded.response, create_time = excluded.create_time",
+            "INSERT INTO auth.idempotency_keys (caller, method, request_id, fingerprint, response, "
+            "create_time) "
+            "VALUES (:c, :m, :r, :f, :resp, :now) ON CONFLICT (caller, method, request_id) DO "
+            "UPDATE SET "
+            "fingerprint = excluded.fingerprint, response = excluded.response, create_time = "
+            "excluded.create_time",
             {
                 "c": caller,
                 "m": method,

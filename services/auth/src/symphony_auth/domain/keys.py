@@ -173,7 +173,7 @@ class KeyStore:
                 await self._create(uow, now + self.publish_lead)
             if active:
                 current = active[-1]
-                for activate, kid, _create, retire in active[:-1]:
+                for _activate, kid, _create, retire in active[:-1]:
                     if retire is None:
                         await uow.repo.retire_signing_key(kid, current[0])
                     elif retire + timedelta(seconds=self.access_ttl + LEEWAY_SECONDS) <= now:

@@ -24,6 +24,12 @@ class AuthUnitOfWork(Protocol):
     async def commit(self) -> None: ...
 
 
+class UnitOfWorkFactory(Protocol):
+    """Opens a unit of work; `read_only` for a use case that only reads (no commit)."""
+
+    def __call__(self, *, read_only: bool = False) -> AuthUnitOfWork: ...
+
+
 class RateLimiter(Protocol):
     async def count(self, key: str) -> tuple[int, float]:
         """Hits recorded under `key` in its current window, and seconds until it resets."""

@@ -44,6 +44,7 @@ from symphony_auth.domain.ports import (
     AuthUnitOfWork,
     IdentityProviders,
     RateLimiter,
+    UnitOfWorkFactory,
 )
 from symphony_common.errors import (
     Aborted,
@@ -141,7 +142,7 @@ class Policy:
     request_rate_limit: int = 30
     request_rate_window: int = 60
     providers: Mapping[str, Any] = field(default_factory=dict)  # id -> OidcProviderConfig-like
-    page_token_secret: str = "symphony-auth-page-tokens"
+    page_token_secret: str = "symphony-auth-page-tokens"  # noqa: S105 - positions only, see NOTES
     idempotency_cipher: Any = None  # KeyCipher, to keep a PAT value for its replay window
 
 
@@ -169,7 +170,7 @@ def utcnow() -> datetime:
 class AuthService:
     def __init__(
         self,
-        uow: Callable[[], AuthUnitOfWork],
+        uow: UnitOfWorkFactory,
         *,
         keys: KeyStore,
         hasher: Argon2Hasher,
@@ -191,10 +192,10 @@ class AuthService:
     # ==== helpers ==========================================================================
 
     async def _hash(self, password: str) -> str:
-        return await asyncio.to_thread(self.hasher.hash, password)
+        return await self.hasher.hash_async(password)
 
     async def _verify(self, stored: str | None, password: str) -> bool:
-        return await asyncio.to_thread(self.hasher.verify, stored, password)
+        return await self.hasher.verify_async(stored, password)
 
     def _decorate(self, user: User) -> User:
         user.administrator = bool(
@@ -229,11 +230,10 @@ class AuthService:
                 "TOKEN_MISSING", "sign in first: send 'Authorization: Bearer <access token>'"
             )
         now = self.clock()
-        session = await uow.repo.get_session(caller.session_id)
+        session, user = await uow.repo.get_session_and_user(caller.session_id)
         if session is None or session.user_id != caller.user_id or not session.active(now):
             raise Unauthenticated("SESSION_REVOKED", "the session has ended; sign in again")
-        user = self._require_active(await uow.repo.get_user(caller.user_id), now)
-        return self._decorate(user), session
+        return self._decorate(self._require_active(user, now)), session
 
     async def _audit(
         self,
@@ -443,7 +443,8 @@ class AuthService:
                 await uow.repo.enqueue_email(
                     existing.email or email,
                     "Someone tried to register with your address",
-                    "Someone tried to create a Symphony account with this address, which already has one. "
+                    "Someone tried to create a Symphony account with this address, which already "
+                    "has one. "
                     "If it was you, sign in or reset your password.\n",
                 )
             else:
@@ -512,7 +513,7 @@ class AuthService:
             await uow.commit()
 
     async def get_current_user(self, caller: Caller) -> User:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             user, _ = await self._signed_in(uow, caller)
         return user
 
@@ -604,8 +605,10 @@ class AuthService:
                     await uow.repo.enqueue_email(
                         user.email or email,
                         "Reset your Symphony password",
-                        f"Reset your password: {self.policy.website_url}/reset-password?token={token}\n"
-                        "The link works once, for one hour. Ignore this email if you did not ask.\n",
+                        "Reset your password: "
+                        f"{self.policy.website_url}/reset-password?token={token}\n"
+                        "The link works once, for one hour. Ignore this email if you did not "
+                        "ask.\n",
                     )
                     await self._audit(
                         uow, user.id, AuditType.PASSWORD_RESET_REQUESTED, caller, actor=""
@@ -692,7 +695,8 @@ class AuthService:
                 ):
                     raise FailedPrecondition(
                         "LAST_OWNER",
-                        f"you are the last owner of organizations/{org_id}; add another owner first",
+                        f"you are the last owner of organizations/{org_id}; add another owner "
+                        "first",
                         precondition_violations=[
                             PreconditionViolation(
                                 "LAST_OWNER", f"organizations/{org_id}", "last owner"
@@ -726,7 +730,7 @@ class AuthService:
                 "device_name", "must be at most 100 characters", "DEVICE_NAME_INVALID"
             )
         if len(platform) > 50:
-            raise invalid_field("platform", "must be at most 50 characters", "DEVICE_NAME_INVALID")
+            raise invalid_field("platform", "must be at most 50 characters", "PLATFORM_INVALID")
         account_key = f"login:acct:{email.lower()}"
         address_key = f"login:addr:{caller.client_address}"
         for key, limit in (
@@ -887,7 +891,7 @@ class AuthService:
                     else None
                 )
                 if row is None:
-                    raise Unauthenticated("TOKEN_INVALID", "the refresh token is not valid")
+                    raise Unauthenticated("INVALID_TOKEN", "the refresh token is not valid")
                 session = await uow.repo.get_session(row.session_id)
             elif caller.kind == "user" and caller.session_id:
                 session = await uow.repo.get_session(caller.session_id)
@@ -912,7 +916,7 @@ class AuthService:
 
     async def list_sessions(self, caller: Caller, size: int, token: str) -> Page:
         async with self._uow() as uow:
-            user, current = await self._signed_in(uow, caller)
+            user, _current = await self._signed_in(uow, caller)
             position, limit = self._page(token, {"m": "sessions", "u": user.id}, size)
             after = (datetime.fromisoformat(position["t"]), position["i"]) if position else None
             items = await uow.repo.list_sessions(user.id, self.clock(), after, limit + 1)
@@ -960,12 +964,12 @@ class AuthService:
     async def start_device_authorization(
         self, caller: Caller, device_name: str, platform: str, scopes: Sequence[str]
     ) -> DeviceStart:
-        if len(device_name) > 100 or len(platform) > 50:
+        if len(device_name) > 100:
             raise invalid_field(
-                "device_name",
-                "device name at most 100, platform at most 50 characters",
-                "DEVICE_NAME_INVALID",
+                "device_name", "must be at most 100 characters", "DEVICE_NAME_INVALID"
             )
+        if len(platform) > 50:
+            raise invalid_field("platform", "must be at most 50 characters", "PLATFORM_INVALID")
         granted = self._scopes(scopes)
         await self._rate(
             f"device:{caller.client_address}",
@@ -1242,7 +1246,8 @@ class AuthService:
                     if not verified:
                         raise FailedPrecondition(
                             "PROVIDER_EMAIL_NOT_VERIFIED",
-                            "an account with this email exists; the provider does not assert it verified",
+                            "an account with this email exists; the provider does not assert it "
+                            "verified",
                         )
                     user = existing
                 else:
@@ -1839,14 +1844,16 @@ class AuthService:
                 )
             if new_role is not member.role:
                 await uow.repo.update_member_role(org_id, member_id, new_role, now)
-                await self._audit(
-                    uow,
-                    member_id,
-                    AuditType.ORGANIZATION_ROLE_CHANGED,
-                    caller,
-                    resource=f"organizations/{org_id}/members/{member_id}",
-                    role=new_role.name,
-                )
+                # In the member's log and, like an addition, in the acting admin's own log.
+                for subject in dict.fromkeys((member_id, user.id)):
+                    await self._audit(
+                        uow,
+                        subject,
+                        AuditType.ORGANIZATION_ROLE_CHANGED,
+                        caller,
+                        resource=f"organizations/{org_id}/members/{member_id}",
+                        role=new_role.name,
+                    )
             await uow.commit()
             return await uow.repo.get_member(org_id, member_id)
 
@@ -1875,13 +1882,15 @@ class AuthService:
                     ],
                 )
             await uow.repo.delete_member(org_id, member_id)
-            await self._audit(
-                uow,
-                member_id,
-                AuditType.ORGANIZATION_MEMBER_REMOVED,
-                caller,
-                resource=f"organizations/{org_id}/members/{member_id}",
-            )
+            # In the member's log and, like an addition, in the acting admin's own log.
+            for subject in dict.fromkeys((member_id, user.id)):
+                await self._audit(
+                    uow,
+                    subject,
+                    AuditType.ORGANIZATION_MEMBER_REMOVED,
+                    caller,
+                    resource=f"organizations/{org_id}/members/{member_id}",
+                )
             await uow.commit()
 
     # ==== internal reads ===================================================================

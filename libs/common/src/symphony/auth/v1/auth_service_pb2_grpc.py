@@ -35,7 +35,8 @@ class AuthServiceStub:
     Callers: RPCs marked "signed in" need `Authorization: Bearer <access token>` of a session;
     a personal access token is refused there with PERMISSION_DENIED (SESSION_TOKEN_REQUIRED),
     so a leaked CI token cannot manage the account. Those RPCs also return
-    UNAUTHENTICATED (TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, SESSION_REVOKED) and
+    UNAUTHENTICATED (TOKEN_MISSING; INVALID_TOKEN: malformed, badly signed or expired;
+    SESSION_REVOKED: the token's session ended) and
     PERMISSION_DENIED (USER_DISABLED, USER_LOCKED) for a caller that is not active.
 
     Every RPC may also return RESOURCE_EXHAUSTED (RATE_LIMITED) with `RetryInfo`,
@@ -248,7 +249,8 @@ class AuthServiceServicer:
     Callers: RPCs marked "signed in" need `Authorization: Bearer <access token>` of a session;
     a personal access token is refused there with PERMISSION_DENIED (SESSION_TOKEN_REQUIRED),
     so a leaked CI token cannot manage the account. Those RPCs also return
-    UNAUTHENTICATED (TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, SESSION_REVOKED) and
+    UNAUTHENTICATED (TOKEN_MISSING; INVALID_TOKEN: malformed, badly signed or expired;
+    SESSION_REVOKED: the token's session ended) and
     PERMISSION_DENIED (USER_DISABLED, USER_LOCKED) for a caller that is not active.
 
     Every RPC may also return RESOURCE_EXHAUSTED (RATE_LIMITED) with `RetryInfo`,
@@ -382,7 +384,8 @@ class AuthServiceServicer:
         """Signs in with email and password and starts a session. Not signed in. An unknown email
         and a wrong password get the same status, body and timing. Failures are limited per
         account (known or not) and per client address.
-        Errors: INVALID_ARGUMENT (EMAIL_INVALID, PASSWORD_TOO_LONG, DEVICE_NAME_INVALID),
+        Errors: INVALID_ARGUMENT (EMAIL_INVALID, PASSWORD_TOO_LONG, DEVICE_NAME_INVALID: over 100
+        characters, PLATFORM_INVALID: over 50 characters),
         UNAUTHENTICATED (INVALID_CREDENTIALS), PERMISSION_DENIED (USER_DISABLED: only after a
         correct password), RESOURCE_EXHAUSTED (TOO_MANY_ATTEMPTS, with `RetryInfo`).
         """
@@ -407,7 +410,8 @@ class AuthServiceServicer:
         when given (so a client whose access token expired can still log out). Ending an
         ended session succeeds.
         Errors: UNAUTHENTICATED (TOKEN_MISSING: neither a bearer token nor a refresh token,
-        TOKEN_INVALID).
+        INVALID_TOKEN: an unknown refresh token or an invalid bearer token),
+        PERMISSION_DENIED (SESSION_TOKEN_REQUIRED: a personal access token has no session).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -435,7 +439,7 @@ class AuthServiceServicer:
         """Starts a device sign-in (RFC 8628 §3.1-3.2) for the editor or the CLI. Not signed in.
         The device shows `user_code` and `verification_uri`, then polls `ExchangeDeviceCode`
         every `interval` seconds.
-        Errors: INVALID_ARGUMENT (DEVICE_NAME_INVALID, SCOPE_INVALID),
+        Errors: INVALID_ARGUMENT (DEVICE_NAME_INVALID, PLATFORM_INVALID, SCOPE_INVALID),
         RESOURCE_EXHAUSTED (RATE_LIMITED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -869,7 +873,8 @@ class AuthService:
     Callers: RPCs marked "signed in" need `Authorization: Bearer <access token>` of a session;
     a personal access token is refused there with PERMISSION_DENIED (SESSION_TOKEN_REQUIRED),
     so a leaked CI token cannot manage the account. Those RPCs also return
-    UNAUTHENTICATED (TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, SESSION_REVOKED) and
+    UNAUTHENTICATED (TOKEN_MISSING; INVALID_TOKEN: malformed, badly signed or expired;
+    SESSION_REVOKED: the token's session ended) and
     PERMISSION_DENIED (USER_DISABLED, USER_LOCKED) for a caller that is not active.
 
     Every RPC may also return RESOURCE_EXHAUSTED (RATE_LIMITED) with `RetryInfo`,

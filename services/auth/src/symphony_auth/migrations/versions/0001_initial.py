@@ -90,7 +90,8 @@ TABLES = [
         revoke_reason text
     )
     """,
-    "CREATE INDEX personal_access_tokens_user_idx ON auth.personal_access_tokens (user_id, create_time DESC)",
+    "CREATE INDEX personal_access_tokens_user_idx ON auth.personal_access_tokens (user_id, "
+    "create_time DESC)",
     """
     CREATE TABLE auth.device_authorizations (
         id uuid PRIMARY KEY,
@@ -203,7 +204,8 @@ TABLES = [
         last_error text
     )
     """,
-    "CREATE INDEX email_outbox_pending_idx ON auth.email_outbox (next_attempt_time) WHERE sent_time IS NULL",
+    "CREATE INDEX email_outbox_pending_idx ON auth.email_outbox (next_attempt_time) WHERE "
+    "sent_time IS NULL",
     """
     CREATE TABLE auth.peer_outbox (
         id bigserial PRIMARY KEY,
@@ -217,7 +219,8 @@ TABLES = [
         last_error text
     )
     """,
-    "CREATE INDEX peer_outbox_pending_idx ON auth.peer_outbox (next_attempt_time) WHERE done_time IS NULL",
+    "CREATE INDEX peer_outbox_pending_idx ON auth.peer_outbox (next_attempt_time) WHERE done_time "
+    "IS NULL",
     """
     CREATE TABLE auth.idempotency_keys (
         caller text NOT NULL,
