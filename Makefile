@@ -16,6 +16,7 @@ MYPY_PATHS := libs/common/src/symphony_common libs/client/src/symphony_client \
 # pytest-xdist workers; each gets its own database. Extra pytest arguments go in PYTEST_ARGS.
 TEST_WORKERS ?= 2
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 DEVSTACK := $(PY) -m symphony_common.devstack
 PYTEST_XDIST := -n $(TEST_WORKERS) --dist loadgroup
 
@@ -69,6 +70,10 @@ format: $(STAMP) ## Fix what ruff can and format the code and the protos
 	$(VENV)/bin/ruff format .
 	scripts/protos.sh format
 
+.PHONY: docs
+docs: $(STAMP) ## Regenerate the README's table of environment variables from the settings classes
+	$(PY) -m symphony_common.settings_doc --write README.md
+
 .PHONY: protos
 protos: $(STAMP) ## Regenerate the Python code from protos/
 	scripts/protos.sh generate
@@ -78,8 +83,9 @@ migrate: $(STAMP) ## Migrate every service's schema (DATABASE_URL or the private
 	$(DEVSTACK) migrate
 
 .PHONY: bench
-bench: $(STAMP) ## Run the benchmarks; prints the table, writes bench/results/*.json
-	$(PY) -m bench
+bench: $(STAMP) ## Run the benchmarks (BENCH_ARGS picks scenarios); prints the table, writes bench/results/*.json
+	@command -v h2load >/dev/null || { echo "installing the load generator (nghttp2-client)"; apt-get install -y -qq nghttp2-client >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nghttp2-client; }; }
+	$(DEVSTACK) exec -- $(PY) -m bench $(BENCH_ARGS)
 
 .PHONY: requirements
 requirements: $(STAMP) ## Re-lock and re-export requirements/ (then `make install` picks them up)

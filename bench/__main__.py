@@ -12,7 +12,7 @@ import sys
 import time
 import traceback
 
-from bench.context import context_from_env
+from bench.context import context_from_env, drop_bench_database
 from bench.harness import ROOT, RUNS, SECONDS, Row, cores
 
 SCENARIOS = ["baselines", "framework", "gateway", "auth", "sync", "registry", "analytics"]
@@ -53,14 +53,17 @@ def main() -> int:
     ctx = context_from_env()
     rows: list[Row] = []
     failed: list[str] = []
-    for name in chosen:
-        print(f"== {name}", file=sys.stderr, flush=True)
-        module = importlib.import_module(f"bench.scenarios.{name}")
-        try:
-            rows.extend(module.run(ctx))
-        except Exception:
-            traceback.print_exc()
-            failed.append(name)
+    try:
+        for name in chosen:
+            print(f"== {name}", file=sys.stderr, flush=True)
+            module = importlib.import_module(f"bench.scenarios.{name}")
+            try:
+                rows.extend(module.run(ctx))
+            except Exception:
+                traceback.print_exc()
+                failed.append(name)
+    finally:
+        drop_bench_database(ctx)
     print_table(rows)
     results = ROOT / "bench" / "results"
     results.mkdir(parents=True, exist_ok=True)

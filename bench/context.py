@@ -12,13 +12,15 @@ import psycopg
 
 from bench.harness import PYTHON, ROOT, cores, free_port, process
 
-BENCH_DB = "symphony_bench"
+# One database per run, so two runs on one server (CI and a developer) cannot clobber each other.
+BENCH_DB = f"symphony_bench_{os.getpid()}"
 
 
 @dataclass
 class BenchContext:
     database_url: str
     redis_url: str
+    admin_url: str = ""
     logs: Path = field(default_factory=lambda: ROOT / "bench" / "results" / "logs")
 
     @property
@@ -57,4 +59,10 @@ def context_from_env() -> BenchContext:
     return BenchContext(
         database_url=bench_database(admin),
         redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        admin_url=admin,
     )
+
+
+def drop_bench_database(ctx: BenchContext) -> None:
+    with psycopg.connect(ctx.admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")

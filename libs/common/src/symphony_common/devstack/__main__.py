@@ -1,4 +1,4 @@
-"""``python -m symphony_common.devstack run | test -- <pytest args> | migrate | down``."""
+"""``python -m symphony_common.devstack run | test -- ARGS | exec -- COMMAND | migrate | down``."""
 
 from __future__ import annotations
 
@@ -154,6 +154,22 @@ def cmd_test(args: argparse.Namespace) -> int:
     pytest_args = list(args.pytest_args)
     if pytest_args[:1] == ["--"]:
         pytest_args = pytest_args[1:]
+    return _with_backing_services([sys.executable, "-m", "pytest", *pytest_args])
+
+
+def cmd_exec(args: argparse.Namespace) -> int:
+    command = list(args.command)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    if not command:
+        _say("error: exec needs a command")
+        return 2
+    return _with_backing_services(command)
+
+
+def _with_backing_services(command: list[str]) -> int:
+    """Run `command` with DATABASE_URL/REDIS_URL set (private servers when unset), pass its
+    exit code back, and release the servers afterwards."""
     leases: list[_Lease] = []
     child: subprocess.Popen[bytes] | None = None
 
@@ -179,7 +195,7 @@ def cmd_test(args: argparse.Namespace) -> int:
             REDIS_URL=redis_url,
             SYMPHONY_DEV_DATA_DIR=str(data_dir()),
         )
-        child = subprocess.Popen([sys.executable, "-m", "pytest", *pytest_args], env=env)
+        child = subprocess.Popen(command, env=env)
         code = child.wait()
         return code if code >= 0 else 128 - code
     finally:
@@ -239,6 +255,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     test = sub.add_parser("test", help="run pytest against DATABASE_URL/REDIS_URL or private ones")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
     test.set_defaults(func=cmd_test)
+    run_cmd = sub.add_parser(
+        "exec", help="run a command against DATABASE_URL/REDIS_URL or private ones"
+    )
+    run_cmd.add_argument("command", nargs=argparse.REMAINDER)
+    run_cmd.set_defaults(func=cmd_exec)
     mig = sub.add_parser("migrate", help="migrate every service's schema")
     mig.add_argument("--timeout", type=float, default=300.0)
     mig.set_defaults(func=cmd_migrate)
