@@ -27,3 +27,26 @@ async def test_without_redis_each_process_still_limits() -> None:
         assert await limiter.hit("k", 1, 10, 60) > 0
     finally:
         await dead.aclose()
+
+
+async def test_one_call_counts_every_key_in_one_round_trip(redis_url) -> None:
+    import uuid
+
+    redis = create_redis(redis_url)
+    try:
+        limiter = RedisRateLimiter(redis)
+        a, b = f"test:{uuid.uuid4()}", f"test:{uuid.uuid4()}"
+        assert await limiter.hit_many([(a, 5, 10), (b, 9, 10)], 60) == 0
+        # Each key keeps its own count; the answer is the longest wait of any key.
+        assert await limiter.hit_many([(a, 5, 10), (b, 1, 10)], 60) == 0
+        assert await limiter.hit_many([(a, 0, 10), (b, 1, 10)], 60) > 0
+        assert await limiter.hit(a, 1, 10, 60) > 0
+    finally:
+        await redis.aclose()
+
+
+async def test_the_local_fallback_counts_every_key_of_a_call() -> None:
+    limiter = LocalRateLimiter(clock=lambda: 1000.0)
+    assert await limiter.hit_many([("a", 3, 5), ("b", 5, 5)], 60) == 0
+    assert await limiter.hit_many([("a", 2, 5), ("b", 1, 5)], 60) == 20.0  # b: 6 > 5
+    assert await limiter.hit("a", 0, 5, 60) == 0

@@ -4,13 +4,14 @@ an accelerator: with it gone, each replica enforces the limits on its own)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from symphony_common.redis import REDIS_ERRORS
 
 REDIS_PAUSE_SECONDS = 5.0  # after a Redis error, use the local limiter this long
 LOCAL_CAPACITY = 100_000
+Hit = tuple[str, int, int]  # (key, cost, limit)
 
 
 class LocalRateLimiter:
@@ -19,14 +20,20 @@ class LocalRateLimiter:
         self._counts: dict[str, tuple[int, int]] = {}
 
     async def hit(self, key: str, cost: int, limit: int, window_seconds: int) -> float:
+        return await self.hit_many([(key, cost, limit)], window_seconds)
+
+    async def hit_many(self, hits: Sequence[Hit], window_seconds: int) -> float:
         now = self._clock()
         slot = int(now // window_seconds)
         if len(self._counts) > LOCAL_CAPACITY:
             self._counts = {k: v for k, v in self._counts.items() if v[0] == slot}
-        previous_slot, count = self._counts.get(key, (slot, 0))
-        count = (count if previous_slot == slot else 0) + cost
-        self._counts[key] = (slot, count)
-        return _wait(count, limit, slot, window_seconds, now)
+        wait = 0.0
+        for key, cost, limit in hits:
+            previous_slot, count = self._counts.get(key, (slot, 0))
+            count = (count if previous_slot == slot else 0) + cost
+            self._counts[key] = (slot, count)
+            wait = max(wait, _wait(count, limit, slot, window_seconds, now))
+        return wait
 
 
 def _wait(count: int, limit: int, slot: int, window: int, now: float) -> float:
@@ -48,17 +55,27 @@ class RedisRateLimiter:
         self._paused_until = 0.0
 
     async def hit(self, key: str, cost: int, limit: int, window_seconds: int) -> float:
+        return await self.hit_many([(key, cost, limit)], window_seconds)
+
+    async def hit_many(self, hits: Sequence[Hit], window_seconds: int) -> float:
+        """All the keys of a call in one pipeline (one round trip)."""
         now = self._clock()
         if self._redis is None or now < self._paused_until:
-            return await self._fallback.hit(key, cost, limit, window_seconds)
+            return await self._fallback.hit_many(hits, window_seconds)
+        if not hits:
+            return 0.0
         slot = int(now // window_seconds)
-        redis_key = f"symphony:analytics:rl:{key}:{slot}"
         try:
             pipe = self._redis.pipeline(transaction=False)
-            pipe.incrby(redis_key, cost)
-            pipe.expire(redis_key, window_seconds + 1)
-            count, _ = await pipe.execute()
+            for key, cost, _ in hits:
+                redis_key = f"symphony:analytics:rl:{key}:{slot}"
+                pipe.incrby(redis_key, cost)
+                pipe.expire(redis_key, window_seconds + 1)
+            replies = await pipe.execute()
         except REDIS_ERRORS:
             self._paused_until = now + REDIS_PAUSE_SECONDS
-            return await self._fallback.hit(key, cost, limit, window_seconds)
-        return _wait(int(count), limit, slot, window_seconds, now)
+            return await self._fallback.hit_many(hits, window_seconds)
+        return max(
+            _wait(int(count), limit, slot, window_seconds, now)
+            for count, (_, _, limit) in zip(replies[::2], hits, strict=True)
+        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from google.protobuf import duration_pb2, timestamp_pb2
 
@@ -69,19 +69,33 @@ def optional_time(message, field: str) -> datetime | None:  # type: ignore[no-un
         )
 
 
+_SCALARS = frozenset(("number_value", "string_value", "bool_value"))
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# google.protobuf.Timestamp's valid range: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z.
+_MIN_SECONDS, _MAX_SECONDS = -62_135_596_800, 253_402_300_799
+
+
+def _event_time(value: timestamp_pb2.Timestamp) -> datetime:
+    """`value.ToDatetime(tzinfo=UTC)` without its per-call overhead for in-range values."""
+    seconds, nanos = value.seconds, value.nanos
+    if _MIN_SECONDS <= seconds <= _MAX_SECONDS and 0 <= nanos < 1_000_000_000:
+        return _EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
+    return value.ToDatetime(tzinfo=UTC)  # raises for what is out of range
+
+
 def incoming_event(event: rpb.Event) -> IncomingEvent:
     properties = {}
-    for name, value in event.properties.items():
+    sent = event.properties
+    for name in sent:  # keys + lookup: the map's items() view iterates in Python
+        value = sent[name]
         kind = value.WhichOneof("kind")
         mapped = _KINDS.get(kind or "", ValueKind.MISSING)
-        scalar = (
-            getattr(value, kind) if kind in ("number_value", "string_value", "bool_value") else None
-        )
+        scalar = getattr(value, kind) if kind in _SCALARS else None
         properties[name] = PropertyValue(mapped, scalar)
     client_time = None
     if event.HasField("client_time"):
         try:
-            client_time = event.client_time.ToDatetime(tzinfo=UTC)
+            client_time = _event_time(event.client_time)
         except (ValueError, OverflowError):
             client_time = datetime.min.replace(tzinfo=UTC)  # refused as too old
     return IncomingEvent(

@@ -7,8 +7,8 @@ import hashlib
 import json
 import math
 import re
-import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -154,15 +154,49 @@ def _parse(
     )
 
 
-def _uuid(value: str) -> uuid.UUID | None:
-    """Only the canonical lowercase form is accepted (so one event has one id)."""
-    if len(value) != 36:
-        return None
-    try:
-        parsed = uuid.UUID(value)
-    except ValueError:
-        return None
-    return parsed if str(parsed) == value else None
+# Only the canonical lowercase form is accepted (so one event has one id): exactly the strings
+# for which `str(uuid.UUID(s)) == s`, checked without building a UUID.
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _uuid(value: str) -> str | None:
+    return value if CANONICAL_UUID.fullmatch(value) else None
+
+
+@dataclass(frozen=True)
+class _CompiledEvent:
+    definition: EventDefinition
+    properties: dict[str, PropertyDefinition]
+    required: tuple[str, ...]
+
+
+_COMPILED: dict[int, tuple[EventSchema, dict[str, _CompiledEvent]]] = {}
+
+
+def _compiled(schema: EventSchema) -> dict[str, _CompiledEvent]:
+    """Per-schema lookup tables (event by name, property by name, required names), built once."""
+    entry = _COMPILED.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        table = {
+            e.name: _CompiledEvent(
+                e,
+                {p.name: p for p in e.properties},
+                tuple(p.name for p in e.properties if p.required),
+            )
+            for e in schema.events
+        }
+        entry = _COMPILED[id(schema)] = (schema, table)
+    return entry[1]
+
+
+_PATTERNS: dict[str, re.Pattern[str]] = {}
+
+
+def _pattern(source: str) -> re.Pattern[str]:
+    compiled = _PATTERNS.get(source)
+    if compiled is None:
+        compiled = _PATTERNS[source] = re.compile(source)
+    return compiled
 
 
 class _Reject(Exception):
@@ -209,7 +243,7 @@ def _check_property(prop: PropertyDefinition, value: PropertyValue) -> Any:
     if prop.max_length and len(text) > prop.max_length:
         raise _Reject(Reason.PROPERTY_TOO_LONG, path, "is longer than the schema allows")
     if kind == PropertyType.STRING:
-        if not re.fullmatch(prop.pattern, text):
+        if not _pattern(prop.pattern).fullmatch(text):
             raise _Reject(
                 Reason.INVALID_PROPERTY_VALUE, path, "does not match the schema's pattern"
             )
@@ -235,8 +269,9 @@ def validate_event(
 ) -> StoredEvent | Rejection:
     """The event as it will be stored, or the first problem found (in the order of the proto)."""
     event_id = _uuid(event.event_id)
-    shown_id = str(event_id) if event_id else ""
-    definition = schema.event(event.name) if event.name else None
+    shown_id = event_id or ""
+    compiled = _compiled(schema).get(event.name) if event.name else None
+    definition = compiled.definition if compiled else None
     try:
         if event.encoded_size > schema.limits.max_event_bytes:
             raise _Reject(Reason.EVENT_TOO_LARGE, "", "the event is larger than max_event_bytes")
@@ -244,7 +279,7 @@ def validate_event(
             raise _Reject(
                 Reason.INVALID_EVENT_ID, "event_id", "must be a UUID in canonical lowercase form"
             )
-        if definition is None:
+        if compiled is None or definition is None:
             raise _Reject(Reason.UNKNOWN_EVENT, "name", "is not an event of the schema")
         if event.client_time is None:
             raise _Reject(Reason.MISSING_TIMESTAMP, "client_time", "is required")
@@ -280,8 +315,9 @@ def validate_event(
         if event.platform not in PLATFORMS:
             raise _Reject(Reason.INVALID_PLATFORM, "platform", "is not an allowed platform")
         properties: dict[str, Any] = {}
+        declared = compiled.properties
         for name in sorted(event.properties):
-            prop = definition.property(name)
+            prop = declared.get(name)
             if prop is None:
                 raise _Reject(
                     Reason.UNKNOWN_PROPERTY,
@@ -289,9 +325,9 @@ def validate_event(
                     "a property is not declared for this event",
                 )
             properties[name] = _check_property(prop, event.properties[name])
-        for prop in definition.properties:
-            if prop.required and prop.name not in properties:
-                raise _Reject(Reason.MISSING_PROPERTY, f"properties.{prop.name}", "is required")
+        for required in compiled.required:
+            if required not in properties:
+                raise _Reject(Reason.MISSING_PROPERTY, f"properties.{required}", "is required")
     except _Reject as problem:
         return Rejection(
             index=index,

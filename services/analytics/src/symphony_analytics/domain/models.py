@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -157,12 +156,12 @@ class IncomingEvent:
 class StoredEvent:
     """Exactly what is persisted of an event; see `STORED_FIELDS`."""
 
-    event_id: uuid.UUID
+    event_id: str  # canonical lowercase UUID text (validated)
     name: str
     event_time: datetime
     receive_time: datetime
-    install_id: uuid.UUID
-    session_id: uuid.UUID
+    install_id: str  # canonical lowercase UUID text
+    session_id: str  # canonical lowercase UUID text
     editor_version: str
     platform: str
     properties: Mapping[str, Any]

@@ -136,6 +136,10 @@ class RateLimiter(Protocol):
         """Count `cost` against `key`; return 0 when within `limit`, else the seconds to wait."""
         ...
 
+    async def hit_many(self, hits: Sequence[tuple[str, int, int]], window_seconds: int) -> float:
+        """`hit` for each (key, cost, limit) at once (one round trip); the longest wait."""
+        ...
+
 
 class RegistryDirectory(Protocol):
     """What analytics asks the registry (over gRPC; never its schema)."""

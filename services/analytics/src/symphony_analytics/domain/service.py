@@ -280,7 +280,7 @@ class AnalyticsService:
             if isinstance(result, Rejection):
                 rejected.append(result)
                 continue
-            key = str(result.event_id)
+            key = result.event_id
             if key in state.seen:
                 in_batch_duplicates += 1
                 continue
@@ -361,24 +361,21 @@ class AnalyticsService:
     async def _check_ingest_rate(self, events: Sequence[IncomingEvent], address: str) -> None:
         policy = self.policy
         window = policy.rate_window_seconds
-        waits = []
+        hits: list[tuple[str, int, int]] = []
         if address:
-            waits.append(
-                await self._limiter.hit(
+            hits.append(
+                (
                     self._address_key("ingest", address),
                     len(events),
                     policy.address_events_per_window,
-                    window,
                 )
             )
         per_install = Counter(e.install_id for e in events if len(e.install_id) == 36)
-        for install_id, cost in per_install.items():
-            waits.append(
-                await self._limiter.hit(
-                    f"ingest:install:{install_id}", cost, policy.install_events_per_window, window
-                )
-            )
-        wait = max(waits, default=0.0)
+        hits.extend(
+            (f"ingest:install:{install_id}", cost, policy.install_events_per_window)
+            for install_id, cost in per_install.items()
+        )
+        wait = await self._limiter.hit_many(hits, window) if hits else 0.0
         if wait > 0:
             await self._count_call_drop(Reason.RATE_LIMITED, len(events))
             raise ResourceExhausted(
