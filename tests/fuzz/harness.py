@@ -364,7 +364,7 @@ class FuzzStack:
             "service_token": self.service_token,
             "page_token_secret": "fuzz-page-token-secret",
             "log_level": "WARNING",
-            "db_pool_size": 5,
+            "db_pool_size": 2,
             "db_max_overflow": 5,
             "shutdown_grace_seconds": 1.0,
             **{f"{peer}_address": f"127.0.0.1:{port}" for peer, port in self.ports.items()},

@@ -12,22 +12,25 @@ from symphony_gateway.transcoding.query import enum_type_of, is_map, message_typ
 from symphony_gateway.transcoding.router import Route
 
 _F = FieldDescriptor
+# 64-bit integers are written as decimal strings in proto3 JSON; a number is accepted too.
+_INT64 = {"type": ["string", "integer"], "format": "int64", "pattern": r"^-?[0-9]+$"}
+_UINT64 = {"type": ["string", "integer"], "format": "uint64", "pattern": r"^[0-9]+$", "minimum": 0}
 _SCALARS: dict[int, dict[str, Any]] = {
     _F.TYPE_DOUBLE: {"type": "number", "format": "double"},
     _F.TYPE_FLOAT: {"type": "number", "format": "float"},
-    _F.TYPE_INT64: {"type": "string", "format": "int64"},
-    _F.TYPE_UINT64: {"type": "string", "format": "uint64"},
+    _F.TYPE_INT64: _INT64,
+    _F.TYPE_UINT64: _UINT64,
     _F.TYPE_INT32: {"type": "integer", "format": "int32"},
-    _F.TYPE_FIXED64: {"type": "string", "format": "uint64"},
+    _F.TYPE_FIXED64: _UINT64,
     _F.TYPE_FIXED32: {"type": "integer", "format": "int64", "minimum": 0},
     _F.TYPE_BOOL: {"type": "boolean"},
     _F.TYPE_STRING: {"type": "string"},
     _F.TYPE_BYTES: {"type": "string", "format": "byte", "contentEncoding": "base64"},
     _F.TYPE_UINT32: {"type": "integer", "format": "int64", "minimum": 0},
     _F.TYPE_SFIXED32: {"type": "integer", "format": "int32"},
-    _F.TYPE_SFIXED64: {"type": "string", "format": "int64"},
+    _F.TYPE_SFIXED64: _INT64,
     _F.TYPE_SINT32: {"type": "integer", "format": "int32"},
-    _F.TYPE_SINT64: {"type": "string", "format": "int64"},
+    _F.TYPE_SINT64: _INT64,
 }
 _WELL_KNOWN: dict[str, dict[str, Any]] = {
     "google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
@@ -52,6 +55,14 @@ _WELL_KNOWN: dict[str, dict[str, Any]] = {
     "google.protobuf.BoolValue": {"type": ["boolean", "null"]},
     "google.protobuf.StringValue": {"type": ["string", "null"]},
     "google.protobuf.BytesValue": {"type": ["string", "null"], "format": "byte"},
+}
+BEARER = "bearerAuth"
+_SECURITY_SCHEMES = {
+    BEARER: {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An access token from a sign-in (a JWT) or a personal access token.",
+    }
 }
 _OPENAPI_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 _ERROR_SCHEMA = {
@@ -90,17 +101,27 @@ class _Schemas:
             return self.ref(name)
         if name not in self.components:
             self.components[name] = {}  # placeholder: recursive messages end here
-            self.components[name] = {
+            schema: dict[str, Any] = {
                 "type": "object",
-                "properties": {f.json_name: self.field(f) for f in descriptor.fields},
+                "properties": {f.json_name: _nullable(self.field(f)) for f in descriptor.fields},
                 "additionalProperties": False,
             }
+            if exclusive := _oneof_exclusions(descriptor):
+                schema["not"] = {"anyOf": exclusive}
+            self.components[name] = schema
         return self.ref(name)
 
     def enum(self, descriptor: EnumDescriptor) -> dict[str, Any]:
         name = descriptor.full_name
         if name not in self.components:
-            self.components[name] = {"type": "string", "enum": [v.name for v in descriptor.values]}
+            # Answers carry the value's name; requests may give its number instead (proto3
+            # JSON), including numbers the enum does not name yet (proto3 enums are open).
+            self.components[name] = {
+                "anyOf": [
+                    {"type": "string", "enum": [v.name for v in descriptor.values]},
+                    {"type": "integer", "format": "int32"},
+                ]
+            }
         return self.ref(name)
 
     def single(self, field: FieldDescriptor) -> dict[str, Any]:
@@ -117,6 +138,39 @@ class _Schemas:
         if field.is_repeated:
             return {"type": "array", "items": self.single(field)}
         return self.single(field)
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """A message field's schema that also admits `null`: proto3 JSON reads `null` as the
+    field's default value, so the gateway accepts it for every field of a request body."""
+    if not schema:
+        return schema  # google.protobuf.Value: null is one of its values already
+    if "$ref" in schema:
+        return {"anyOf": [schema, {"type": "null"}]}
+    types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+    return {**schema, "type": [*types, "null"]} if "null" not in types else schema
+
+
+_NOT_NULL: dict[str, Any] = {"not": {"type": "null"}}
+
+
+def _oneof_exclusions(descriptor: Descriptor) -> list[dict[str, Any]]:
+    """For each pair of members of one (real) oneof, the objects that set both: a message may
+    set at most one member of a oneof (a `null` member counts as unset)."""
+    exclusive: list[dict[str, Any]] = []
+    for oneof in descriptor.oneofs:
+        members = [f.json_name for f in oneof.fields]
+        if len(members) < 2:
+            continue  # proto3 `optional`: a synthetic oneof of one field
+        for i, first in enumerate(members):
+            for second in members[i + 1 :]:
+                exclusive.append(
+                    {
+                        "required": [first, second],
+                        "properties": {first: _NOT_NULL, second: _NOT_NULL},
+                    }
+                )
+    return exclusive
 
 
 def _field_at(descriptor: Descriptor, dotted: str) -> FieldDescriptor:
@@ -234,9 +288,25 @@ def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
     else:
         response_schema = schemas.message(route.method.output_type)
     if route.server_streaming:
+        # OpenAPI 3.1 has no `itemSchema` (3.2): `schema` of an event stream describes one
+        # event, as tools read it. `data` holds one message as JSON; `event: error` the envelope.
         content = {
             "text/event-stream": {
-                "schema": {"type": "string"},
+                "schema": {
+                    "type": "object",
+                    "required": ["data"],
+                    "properties": {
+                        # No `event:` line means "message" (the SSE default).
+                        "event": {"type": "string", "enum": ["message", "error"]},
+                        "data": {
+                            "type": "string",
+                            "contentMediaType": "application/json",
+                            "contentSchema": response_schema,
+                        },
+                        "id": {"type": "string"},
+                        "retry": {"type": "integer"},
+                    },
+                },
                 "x-event-data": response_schema,
             }
         }
@@ -260,7 +330,8 @@ def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
         body_schema = (
             schemas.message(request)
             if route.body.field is None
-            else schemas.field(route.body.field)
+            # `body: "<field>"`: the body is that field's value, so `null` leaves it unset.
+            else _nullable(schemas.field(route.body.field))
         )
         operation["requestBody"] = {
             "required": False,
@@ -286,7 +357,10 @@ def build_openapi(
         "openapi": "3.1.0",
         "info": {"title": title, "version": version},
         "paths": paths,
-        "components": {"schemas": schemas.components},
+        "components": {"schemas": schemas.components, "securitySchemes": _SECURITY_SCHEMES},
+        # Services decide per RPC whether a caller is needed (see each RPC's proto comment), so
+        # the credential is optional here: anonymous, or an access or personal access token.
+        "security": [{}, {BEARER: []}],
     }
 
 

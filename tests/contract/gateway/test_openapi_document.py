@@ -43,12 +43,17 @@ async def test_operations_describe_parameters_bodies_and_errors(gateway):
     }
     patch = document["paths"]["/v1/echo/{message}"]["patch"]
     assert patch["requestBody"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/symphony.testing.v1.Payload"
+        "anyOf": [{"$ref": "#/components/schemas/symphony.testing.v1.Payload"}, {"type": "null"}]
     }
     schemas = document["components"]["schemas"]
     request = schemas["symphony.testing.v1.EchoRequest"]["properties"]
-    assert request["bigNumber"] == {"type": "string", "format": "int64"}
-    assert schemas["symphony.testing.v1.Kind"]["enum"][0] == "KIND_UNSPECIFIED"
+    assert request["bigNumber"] == {
+        "type": ["string", "integer", "null"],
+        "format": "int64",
+        "pattern": r"^-?[0-9]+$",
+    }
+    names, numbers = schemas["symphony.testing.v1.Kind"]["anyOf"]
+    assert names["enum"][0] == "KIND_UNSPECIFIED" and numbers["type"] == "integer"
     post = document["paths"]["/v1/echo"]["post"]
     assert post["parameters"] == []
     expand = document["paths"]["/v1/echo:expand"]["get"]

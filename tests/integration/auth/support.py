@@ -264,7 +264,7 @@ def make_settings(database_url: str, redis_url: str, **extra: Any) -> AuthSettin
         admin_emails=ADMIN_EMAIL,
         argon2_memory_kib=19456,
         argon2_time_cost=2,
-        db_pool_size=10,
+        db_pool_size=2,
         db_max_overflow=30,
         db_pool_timeout_seconds=30,
     )
