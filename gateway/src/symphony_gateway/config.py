@@ -26,6 +26,9 @@ class GatewaySettings(BaseSettings):
     port: int = Field(default=8080, ge=0, le=65535)
     workers: int = Field(default=1, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=0)
+    # Largest package accepted by the raw upload routes (`POST /v1/publishing:upload`, Open VSX
+    # publish); the body streams to the registry and is refused once it passes this size.
+    max_package_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
     cors_origins: Annotated[list[str], NoDecode] = []
     trusted_proxies: Annotated[list[str], NoDecode] = []
     rpc_timeout_seconds: float = Field(default=30.0, gt=0)

@@ -2,7 +2,8 @@
 
 - `POST /v1/publishing:upload`: the request body (a VSIX) streams into the registry's
   client-streaming UploadPackage in chunks of at most 1 MiB; the package body limit
-  (`SYMPHONY_GATEWAY_MAX_PACKAGE_BYTES`, default 256 MiB) is enforced while reading.
+  (`GatewaySettings.max_package_bytes`, `SYMPHONY_GATEWAY_MAX_PACKAGE_BYTES`) is enforced
+  while reading.
   Query: `targetPlatform`, `preRelease`, `namespace`. Answers 201 with UploadPackageResponse.
 - `GET /v1/namespaces/{ns}/extensions/{ext}/versions/{version}:download`: the registry's
   DownloadPackage stream as an HTTP body with `Content-Length`, `ETag`, `X-Checksum-Sha256`,
@@ -11,7 +12,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -25,15 +25,18 @@ from starlette.routing import Route
 
 from symphony.registry.v1 import registry_service_pb2 as spb
 from symphony.registry.v1 import registry_service_pb2_grpc
+from symphony_gateway.config import GatewaySettings
 from symphony_gateway.errors import GatewayError, bad_request, from_rpc_error, gateway_error
+from symphony_gateway.transcoder import USER_AGENT_HEADER
 
 CHUNK = 1024 * 1024
-DEFAULT_MAX_PACKAGE_BYTES = 256 * 1024 * 1024
+_EOF: object = grpc.aio.EOF  # type: ignore[attr-defined]  # missing from grpc-stubs
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-def max_package_bytes() -> int:
-    return int(os.environ.get("SYMPHONY_GATEWAY_MAX_PACKAGE_BYTES", DEFAULT_MAX_PACKAGE_BYTES))
+def max_package_bytes(request: Request) -> int:
+    settings: GatewaySettings = request.app.state.settings  # set by create_app
+    return settings.max_package_bytes
 
 
 def registry_stub(request: Request) -> registry_service_pb2_grpc.RegistryServiceStub:
@@ -58,6 +61,9 @@ def forward_metadata(request: Request, token: str = "") -> tuple[tuple[str, str]
         value = request.headers.get(name)
         if value and value.isascii():
             metadata.append((name, value))
+    user_agent = request.headers.get("user-agent")
+    if user_agent and user_agent.isascii() and "\n" not in user_agent:
+        metadata.append((USER_AGENT_HEADER, user_agent[:300]))
     return tuple(metadata)
 
 
@@ -108,7 +114,7 @@ async def upload_stream(
     request: Request, token: str = "", **hints: Any
 ) -> spb.UploadPackageResponse:
     """Streams the body into UploadPackage; raises GatewayError for any failure."""
-    limit = max_package_bytes()
+    limit = max_package_bytes(request)
     failure: list[GatewayError] = []
 
     async def messages() -> AsyncIterator[spb.UploadPackageRequest]:
@@ -167,7 +173,8 @@ async def upload(request: Request) -> Response:
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """A single `bytes=a-b` range → (offset, length); None for no range; ValueError if unsatisfiable."""
+    """A single `bytes=a-b` range → (offset, length); None without a range; ValueError when
+    it cannot be satisfied."""
     if not header:
         return None
     m = _RANGE.match(header.strip())
@@ -205,7 +212,7 @@ async def open_download(
         first = await call.read()
     except grpc.aio.AioRpcError as error:
         raise from_rpc_error(error, "registry", request_id(request)) from None
-    if first is grpc.aio.EOF or first.WhichOneof("payload") != "metadata":
+    if first is _EOF or first.WhichOneof("payload") != "metadata":
         call.cancel()
         raise gateway_error(
             grpc.StatusCode.INTERNAL, "The registry sent no package metadata.", "BAD_BACKEND_ANSWER"
@@ -215,7 +222,7 @@ async def open_download(
         try:
             while True:
                 message = await call.read()
-                if message is grpc.aio.EOF:
+                if message is _EOF:
                     return
                 yield message.chunk
         finally:

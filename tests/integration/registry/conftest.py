@@ -150,10 +150,10 @@ class RegistryHarness:
         return await self.stub.UploadPackage(requests(), metadata=metadata)
 
     async def wait_scan(
-        self, scan: str, metadata: Sequence[tuple[str, str]], timeout: float = 20.0
+        self, scan: str, metadata: Sequence[tuple[str, str]], within: float = 20.0
     ) -> pb.Scan:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within
         while True:
             got = await self.stub.GetScan(spb.GetScanRequest(name=scan), metadata=metadata)
             if got.state >= pb.SCAN_STATE_PASSED or loop.time() > deadline:

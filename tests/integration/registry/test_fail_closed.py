@@ -120,7 +120,7 @@ async def test_fail_closed_under_scanner_failures_and_a_saturated_pool(
 
     final: dict[str, int] = {}
     for kind, scan_name, _ in uploads:
-        scan = await reg.wait_scan(scan_name, md, timeout=60)
+        scan = await reg.wait_scan(scan_name, md, within=60)
         final[scan_name] = scan.state
         if kind in ("raise", "hang"):
             assert scan.state == pb.SCAN_STATE_ERRORED, (kind, scan)
@@ -131,7 +131,7 @@ async def test_fail_closed_under_scanner_failures_and_a_saturated_pool(
     # Nothing downloadable without a PASSED scan, checked from both sides.
     assert sum(state == pb.SCAN_STATE_PASSED for state in final.values()) >= UPLOADS // 4
     assert visible_without_pass(reg.settings.database_url) == 0
-    for i, (kind, scan_name, _) in enumerate(uploads):
+    for i, (_kind, scan_name, _) in enumerate(uploads):
         name = f"namespaces/{ns}/extensions/ext{i}/versions/1.0.0"
         if final[scan_name] != pb.SCAN_STATE_PASSED:
             with pytest.raises(grpc.aio.AioRpcError) as caught:

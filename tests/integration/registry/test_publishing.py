@@ -164,7 +164,7 @@ async def test_metadata_first(registry: RegistryHarness) -> None:
     )
 
 
-# ---------------------------------------------------------------- RG-3 authorization and immutability
+# ------------------------------------------------------------ RG-3 authorization and immutability
 
 
 async def test_publish_authorization_and_immutability(registry: RegistryHarness) -> None:

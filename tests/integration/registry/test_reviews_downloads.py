@@ -78,13 +78,14 @@ async def test_one_review_per_user_under_concurrency_and_exact_aggregates(
     ratings = [1, 2, 3, 4, 5, 5, 5, 2]
     await asyncio.gather(*(review(f"u{i}", r) for i, r in enumerate(ratings)))
     listed = await registry.stub.ListReviews(spb.ListReviewsRequest(parent=parent))
-    all_ratings = ratings + [4]
+    all_ratings = [*ratings, 4]
     assert listed.summary.review_count == len(all_ratings) == len(listed.reviews)
     assert listed.summary.average_rating == pytest.approx(sum(all_ratings) / len(all_ratings))
     assert list(listed.summary.rating_counts) == [all_ratings.count(i) for i in range(1, 6)]
     with psycopg.connect(registry.settings.database_url) as conn:
         rows = conn.execute(
-            "SELECT count(*) FROM registry.reviews r JOIN registry.extensions e ON e.id = r.extension_id "
+            "SELECT count(*) FROM registry.reviews r"
+            " JOIN registry.extensions e ON e.id = r.extension_id "
             "WHERE e.name = 'rated' AND r.author_id = 'same-user'"
         ).fetchone()[0]
     assert rows == 1

@@ -9,7 +9,7 @@ from tests.integration.registry.vsix import build_vsix
 async def test_publish_scan_download_round_trip(registry: RegistryHarness) -> None:
     ns = await registry.namespace("alice")
     data = build_vsix(ns, "tools", "1.0.0")
-    response, scan = await registry.publish(data, "alice")
+    _, scan = await registry.publish(data, "alice")
     assert scan.state == pb.SCAN_STATE_PASSED, scan
     ext = await registry.stub.GetExtension(
         spb.GetExtensionRequest(name=f"namespaces/{ns}/extensions/tools")

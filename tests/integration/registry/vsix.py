@@ -11,8 +11,10 @@ from typing import Any
 
 CONTENT_TYPES = (
     '<?xml version="1.0" encoding="utf-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-    '<Default Extension=".json" ContentType="application/json"/><Default Extension=".vsixmanifest" ContentType="text/xml"/>'
-    '<Default Extension=".md" ContentType="text/markdown"/><Default Extension=".js" ContentType="application/javascript"/>'
+    '<Default Extension=".json" ContentType="application/json"/><Default Extension=".vsixmanifest" '
+    'ContentType="text/xml"/>'
+    '<Default Extension=".md" ContentType="text/markdown"/><Default Extension=".js" '
+    'ContentType="application/javascript"/>'
     "</Types>"
 )
 
@@ -34,10 +36,12 @@ def vsix_manifest(
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n'
         '<PackageManifest Version="2.0.0" xmlns="http://schemas.microsoft.com/developer/vsx-schema/2011">'
-        f'<Metadata><Identity Language="en-US" Id="{name}" Version="{version}" Publisher="{publisher}"{platform_attr} />'
+        f'<Metadata><Identity Language="en-US" Id="{name}" Version="{version}" '
+        f'Publisher="{publisher}"{platform_attr} />'
         f"<DisplayName>{display}</DisplayName><Properties>{pre}</Properties></Metadata>"
         '<Installation><InstallationTarget Id="Microsoft.VisualStudio.Code"/></Installation>'
-        '<Assets><Asset Type="Microsoft.VisualStudio.Code.Manifest" Path="extension/package.json" Addressable="true" /></Assets>'
+        '<Assets><Asset Type="Microsoft.VisualStudio.Code.Manifest" Path="extension/package.json" '
+        'Addressable="true" /></Assets>'
         "</PackageManifest>"
     )
 

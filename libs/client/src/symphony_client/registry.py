@@ -116,7 +116,7 @@ class RegistryClient:
 
     async def close(self) -> None:
         if self._own:
-            await self.channel.close()
+            await self.channel.close(None)
 
     def _md(self) -> list[tuple[str, str]]:
         return [("authorization", f"Bearer {self.token}")] if self.token else []
@@ -132,7 +132,11 @@ class RegistryClient:
         wait: bool = True,
         wait_seconds: float = 120.0,
     ) -> tuple[pb.Version, pb.Scan]:
-        data = package if isinstance(package, bytes) else Path(package).read_bytes()
+        data = (
+            package
+            if isinstance(package, bytes)
+            else await asyncio.to_thread(Path(package).read_bytes)
+        )
         name = "" if isinstance(package, bytes) else Path(package).name
         hints = spb.UploadMetadata(
             target_platform=target_platform,
@@ -157,9 +161,9 @@ class RegistryClient:
             scan = await self.wait_for_scan(scan.name, wait_seconds)
         return response.version, scan
 
-    async def wait_for_scan(self, name: str, timeout: float = 120.0) -> pb.Scan:
+    async def wait_for_scan(self, name: str, wait_seconds: float = 120.0) -> pb.Scan:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + wait_seconds
         delay = 0.1
         while True:
             scan = await self.stub.GetScan(

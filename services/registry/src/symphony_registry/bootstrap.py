@@ -35,7 +35,7 @@ from symphony_registry.domain.checks import (
     SecretsCheck,
 )
 from symphony_registry.domain.names import RESERVED_NAMESPACES
-from symphony_registry.domain.ports import NullCache
+from symphony_registry.domain.ports import Cache, NullCache
 from symphony_registry.domain.service import RegistryConfig, RegistryService
 from symphony_registry.domain.worker import DownloadOutbox, ScanWorker, WorkerConfig
 
@@ -91,7 +91,7 @@ async def build(settings: RegistrySettings, overrides: Overrides) -> Wiring:
             else PostgresBlobStore(engine)
         )
     redis = None
-    cache = NullCache()
+    cache: Cache = NullCache()
     if settings.cache_enabled:
         redis = create_redis(settings.redis_url)
         cache = RedisCache(redis)
@@ -106,6 +106,7 @@ async def build(settings: RegistrySettings, overrides: Overrides) -> Wiring:
         unpublish_window=dt.timedelta(hours=settings.unpublish_window_hours),
         reserved_namespaces=frozenset(reserved),
         cache_ttl=settings.cache_ttl_seconds,
+        local_cache_ttl=settings.local_cache_seconds,
         page_secret=settings.page_token_secret,
     )
     service = RegistryService(
@@ -175,7 +176,7 @@ async def build(settings: RegistrySettings, overrides: Overrides) -> Wiring:
 
     async def close_channels() -> None:
         for channel in channels:
-            await channel.close()
+            await channel.close(None)
 
     async def close_redis() -> None:
         if redis is not None:

@@ -12,6 +12,8 @@ from typing import Any
 
 import grpc
 
+from symphony_client import credentials
+from symphony_client.auth import AuthError
 from symphony_client.cli import CliError
 from symphony_client.config import ClientConfig
 from symphony_client.registry import RegistryClient, TamperedPackage, parse_extension_ref
@@ -56,27 +58,16 @@ def register(subparsers: Any) -> None:
 
 
 async def resolve_token(args: argparse.Namespace, config: ClientConfig) -> str:
+    """`--token`, else SYMPHONY_TOKEN, else the stored sign-in (refreshed when about to expire);
+    "" when signed out."""
     if getattr(args, "token", ""):
         return str(args.token)
     if os.environ.get("SYMPHONY_TOKEN"):
         return os.environ["SYMPHONY_TOKEN"]
     try:
-        from symphony_client import credentials
-    except ImportError:
-        return ""
-    # The credentials module (auth's) exposes one of these; refreshed access token first.
-    for name in ("access_token", "get_access_token", "load_access_token", "current_token"):
-        fn = getattr(credentials, name, None)
-        if callable(fn):
-            try:
-                value = fn(config)
-            except TypeError:
-                value = fn()
-            if hasattr(value, "__await__"):
-                value = await value
-            if value:
-                return str(value)
-    return ""
+        return await credentials.access_token(config)
+    except AuthError as error:
+        raise CliError(f"could not refresh the stored sign-in: {error}") from None
 
 
 def _error(error: grpc.aio.AioRpcError) -> CliError:

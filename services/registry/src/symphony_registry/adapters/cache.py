@@ -19,9 +19,10 @@ class RedisCache:
 
     async def get(self, key: str) -> bytes | None:
         try:
-            return await self.redis.get(PREFIX + key)
+            value = await self.redis.get(PREFIX + key)
         except REDIS_ERRORS:
             return None
+        return value.encode() if isinstance(value, str) else value
 
     async def set(self, key: str, value: bytes, ttl: float) -> None:
         try:
@@ -42,7 +43,9 @@ class RedisCache:
             value = await self.redis.get(PREFIX + "gen:" + name)
         except REDIS_ERRORS:
             return ""
-        return (value or b"0").decode()
+        if isinstance(value, bytes):
+            return value.decode()
+        return value or "0"
 
     async def bump(self, name: str) -> None:
         try:

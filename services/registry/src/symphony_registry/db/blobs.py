@@ -38,8 +38,8 @@ class PostgresBlobStore:
         with translate_db_errors():
             async with self.engine.begin() as conn:
                 inserted = await conn.execute(
-                    text("""INSERT INTO registry.blobs (sha256, size, chunk_size) VALUES (:s, :n, :c)
-                            ON CONFLICT DO NOTHING"""),
+                    text("""INSERT INTO registry.blobs (sha256, size, chunk_size) VALUES (:s, :n,
+                            :c) ON CONFLICT DO NOTHING"""),
                     {"s": sha256, "n": size, "c": self.chunk_size},
                 )
                 if inserted.rowcount == 0:
@@ -49,7 +49,8 @@ class PostgresBlobStore:
                     while chunk := f.read(self.chunk_size):
                         await conn.execute(
                             text(
-                                "INSERT INTO registry.blob_chunks (sha256, seq, data) VALUES (:s, :q, :d)"
+                                "INSERT INTO registry.blob_chunks (sha256, seq, data)"
+                                " VALUES (:s, :q, :d)"
                             ),
                             {"s": sha256, "q": seq, "d": chunk},
                         )
@@ -74,7 +75,8 @@ class PostgresBlobStore:
                     data = (
                         await conn.execute(
                             text(
-                                "SELECT data FROM registry.blob_chunks WHERE sha256 = :s AND seq = :q"
+                                "SELECT data FROM registry.blob_chunks"
+                                " WHERE sha256 = :s AND seq = :q"
                             ),
                             {"s": sha256, "q": seq},
                         )
@@ -151,7 +153,5 @@ class FilesystemBlobStore:
                 yield chunk
 
     async def delete(self, sha256: str) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             self._path(sha256).unlink()
-        except FileNotFoundError:
-            pass

@@ -17,27 +17,36 @@ from symphony_common.errors import AlreadyExists, ResourceRef
 from symphony_registry.domain import models as m
 
 _NS_COLUMNS = """n.id, n.name, n.display_name, n.description, n.website_url, n.support_url, n.owner,
- n.verified, n.verify_time, n.frozen, n.create_time, n.update_time, n.revision,
- (SELECT count(*) FROM registry.extensions e WHERE e.namespace_id = n.id AND e.has_visible) AS extension_count"""
+ n.verified, n.verify_time, n.frozen, n.create_time, n.update_time, n.revision, (SELECT count(*)
+ FROM registry.extensions e WHERE e.namespace_id = n.id AND e.has_visible) AS extension_count"""
 
-_EXT_COLUMNS = """e.id, n.name AS namespace, e.name, n.verified, e.display_name, e.description, e.categories,
- e.tags, e.target_platforms, e.deprecated, e.deprecation_message, e.deprecate_time,
- (SELECT rn.name || '/' || r.name FROM registry.extensions r JOIN registry.namespaces rn ON rn.id = r.namespace_id
-   WHERE r.id = e.deprecation_replacement) AS replacement,
- e.download_count, e.review_count, e.rating_sum, e.rating_counts, e.create_time, e.update_time, e.revision,
+_EXT_COLUMNS = """e.id, n.name AS namespace, e.name, n.verified, e.display_name, e.description,
+ e.categories, e.tags, e.target_platforms, e.deprecated, e.deprecation_message, e.deprecate_time,
+ (SELECT rn.name || '/' || r.name FROM registry.extensions r JOIN registry.namespaces rn ON rn.id =
+ r.namespace_id WHERE r.id = e.deprecation_replacement) AS replacement, e.download_count,
+ e.review_count, e.rating_sum, e.rating_counts, e.create_time, e.update_time, e.revision,
  e.has_visible, e.namespace_id"""
 
-_VERSION_COLUMNS = """v.id, v.extension_id, n.name AS namespace, e.name AS extension, v.version, v.target_platform,
- v.pre_release, v.display_name, v.description, v.categories, v.tags, v.license, v.homepage_url,
- v.repository_url, v.bugs_url, v.engines, v.dependencies, v.bundled_extensions, v.files, v.package_size,
- v.package_sha256, v.signature_key, v.signature, v.signed_manifest, v.scan_state, v.publisher_id, v.yanked,
- v.yank_reason, v.yank_time, v.unpublished, v.download_count, v.create_time, v.update_time,
- (SELECT s.id FROM registry.scans s WHERE s.version_id = v.id ORDER BY s.create_time DESC LIMIT 1) AS scan_id,
- ARRAY(SELECT o.target_platform FROM registry.versions o WHERE o.extension_id = v.extension_id AND o.version = v.version
-   AND o.scan_state = 4 AND NOT o.unpublished ORDER BY o.target_platform) AS platforms"""
+_VERSION_COLUMNS = """v.id, v.extension_id, n.name AS namespace, e.name AS extension, v.version,
+ v.target_platform, v.pre_release, v.display_name, v.description, v.categories, v.tags, v.license,
+ v.homepage_url, v.repository_url, v.bugs_url, v.engines, v.dependencies, v.bundled_extensions,
+ v.files, v.package_size, v.package_sha256, v.signature_key, v.signature, v.signed_manifest,
+ v.scan_state, v.publisher_id, v.yanked, v.yank_reason, v.yank_time, v.unpublished,
+ v.download_count, v.create_time, v.update_time, (SELECT s.id FROM registry.scans s WHERE
+ s.version_id = v.id ORDER BY s.create_time DESC LIMIT 1) AS scan_id, ARRAY(SELECT o.target_platform
+ FROM registry.versions o WHERE o.extension_id = v.extension_id AND o.version = v.version AND
+ o.scan_state = 4 AND NOT o.unpublished ORDER BY o.target_platform) AS platforms"""
 
 _VERSION_FROM = """registry.versions v JOIN registry.extensions e ON e.id = v.extension_id
  JOIN registry.namespaces n ON n.id = e.namespace_id"""
+
+# What search reads, derived from an extension row `e` and its namespace `n` (the benchmark's
+# bulk load applies the same assignments).
+SEARCH_COLUMNS = """search_text = lower(n.name || '.' || e.name || ' ' || e.display_name),
+ search_tsv = setweight(to_tsvector('simple', e.name || ' ' || e.display_name), 'A')
+   || setweight(to_tsvector('simple', array_to_string(e.tags, ' ')), 'B')
+   || setweight(to_tsvector('simple', n.name), 'C')
+   || setweight(to_tsvector('simple', e.description), 'D')"""
 
 VISIBLE = "v.scan_state = 4 AND NOT v.unpublished"
 
@@ -223,7 +232,7 @@ class SqlRegistryRepository:
     # ------------------------------------------------------------ namespaces
 
     async def get_namespace(self, name: str, *, lock: bool = False) -> m.Namespace | None:
-        sql = f"SELECT {_NS_COLUMNS} FROM registry.namespaces n WHERE lower(n.name) = lower(:name)"
+        sql = f"SELECT {_NS_COLUMNS} FROM registry.namespaces n WHERE lower(n.name) = lower(:name)"  # noqa: S608 - fixed column list; values bound
         row = (await self._exec(sql + (" FOR UPDATE" if lock else ""), {"name": name})).first()
         return _ns(row) if row else None
 
@@ -237,15 +246,17 @@ class SqlRegistryRepository:
 
     async def similar_verified_namespaces(self, skeleton: str) -> list[str]:
         rows = await self._exec(
-            "SELECT name FROM registry.namespaces WHERE verified AND public.similarity(skeleton, :s) > 0.3 LIMIT 50",
+            "SELECT name FROM registry.namespaces"
+            " WHERE verified AND public.similarity(skeleton, :s) > 0.3 LIMIT 50",
             {"s": skeleton},
         )
         return [r.name for r in rows]
 
     async def insert_namespace(self, ns: m.Namespace, skeleton: str) -> None:
         await self._exec(
-            """INSERT INTO registry.namespaces (id, name, skeleton, display_name, description, website_url,
-               support_url, owner) VALUES (:id, :name, :skeleton, :dn, :desc, :web, :sup, :owner)""",
+            """INSERT INTO registry.namespaces (id, name, skeleton, display_name, description,
+               website_url, support_url, owner) VALUES (:id, :name, :skeleton, :dn, :desc, :web,
+               :sup, :owner)""",
             {
                 "id": ns.id,
                 "name": ns.name,
@@ -265,9 +276,9 @@ class SqlRegistryRepository:
 
     async def update_namespace(self, ns: m.Namespace) -> None:
         await self._exec(
-            """UPDATE registry.namespaces SET display_name = :dn, description = :desc, website_url = :web,
-               support_url = :sup, verified = :verified, verify_time = :vt, frozen = :frozen, owner = :owner,
-               update_time = now(), revision = revision + 1 WHERE id = :id""",
+            """UPDATE registry.namespaces SET display_name = :dn, description = :desc, website_url =
+               :web, support_url = :sup, verified = :verified, verify_time = :vt, frozen = :frozen,
+               owner = :owner, update_time = now(), revision = revision + 1 WHERE id = :id""",
             {
                 "id": ns.id,
                 "dn": ns.display_name,
@@ -288,7 +299,8 @@ class SqlRegistryRepository:
         params: dict[str, Any] = {"after": after, "limit": limit}
         if member:
             where.append(
-                "(EXISTS (SELECT 1 FROM registry.namespace_members mm WHERE mm.namespace_id = n.id AND mm.user_id = :member)"
+                "(EXISTS (SELECT 1 FROM registry.namespace_members mm WHERE mm.namespace_id = n.id "
+                "AND mm.user_id = :member)"
                 " OR n.owner = ANY(:member_owners))"
             )
             params["member"] = member
@@ -298,7 +310,10 @@ class SqlRegistryRepository:
             params["owners"] = list(owners)
         if verified_only:
             where.append("n.verified")
-        sql = f"SELECT {_NS_COLUMNS} FROM registry.namespaces n WHERE {' AND '.join(where)} ORDER BY lower(n.name) LIMIT :limit"
+        sql = (
+            f"SELECT {_NS_COLUMNS} FROM registry.namespaces n WHERE {' AND '.join(where)}"  # noqa: S608 - WHERE joins fixed clauses; values bound
+            " ORDER BY lower(n.name) LIMIT :limit"
+        )
         return [_ns(r) for r in await self._exec(sql, params)]
 
     async def get_member(
@@ -306,7 +321,7 @@ class SqlRegistryRepository:
     ) -> m.Member | None:
         row = (
             await self._exec(
-                "SELECT * FROM registry.namespace_members WHERE namespace_id = :ns AND user_id = :u"
+                "SELECT * FROM registry.namespace_members WHERE namespace_id = :ns AND user_id = :u"  # noqa: S608 - fixed FOR UPDATE suffix; values bound
                 + (" FOR UPDATE" if lock else ""),
                 {"ns": namespace.id, "u": user_id},
             )
@@ -316,8 +331,8 @@ class SqlRegistryRepository:
     async def insert_member(self, namespace: m.Namespace, user_id: str, role: m.Role) -> m.Member:
         row = (
             await self._exec(
-                """INSERT INTO registry.namespace_members (id, namespace_id, user_id, role) VALUES (:id, :ns, :u, :r)
-               RETURNING *""",
+                """INSERT INTO registry.namespace_members (id, namespace_id, user_id, role) VALUES
+                 (:id, :ns, :u, :r) RETURNING *""",
                 {"id": str(uuid.uuid4()), "ns": namespace.id, "u": user_id, "r": int(role)},
                 on_unique=AlreadyExists(
                     "MEMBER_EXISTS",
@@ -333,8 +348,8 @@ class SqlRegistryRepository:
     async def update_member_role(self, member: m.Member, role: m.Role) -> m.Member:
         row = (
             await self._exec(
-                """UPDATE registry.namespace_members SET role = :r, update_time = now(), revision = revision + 1
-               WHERE id = :id RETURNING *""",
+                """UPDATE registry.namespace_members SET role = :r, update_time = now(), revision =
+                 revision + 1 WHERE id = :id RETURNING *""",
                 {"id": member.id, "r": int(role)},
             )
         ).one()
@@ -347,7 +362,8 @@ class SqlRegistryRepository:
         return int(
             (
                 await self._exec(
-                    "SELECT count(*) FROM registry.namespace_members WHERE namespace_id = :ns AND role = 1",
+                    "SELECT count(*) FROM registry.namespace_members WHERE namespace_id = :ns AND "
+                    "role = 1",
                     {"ns": namespace.id},
                 )
             ).scalar_one()
@@ -363,8 +379,8 @@ class SqlRegistryRepository:
             "u": after[1] if after else "",
         }
         rows = await self._exec(
-            """SELECT * FROM registry.namespace_members WHERE namespace_id = :ns AND (role, user_id) > (:role, :u)
-               ORDER BY role, user_id LIMIT :limit""",
+            """SELECT * FROM registry.namespace_members WHERE namespace_id = :ns AND (role, user_id)
+               > (:role, :u) ORDER BY role, user_id LIMIT :limit""",
             params,
         )
         return [_member(r, namespace.name) for r in rows]
@@ -372,7 +388,7 @@ class SqlRegistryRepository:
     async def memberships_of(self, user_id: str) -> list[tuple[m.Namespace, m.Role]]:
         rows = await self._exec(
             f"""SELECT {_NS_COLUMNS}, mm.role FROM registry.namespace_members mm
-                JOIN registry.namespaces n ON n.id = mm.namespace_id WHERE mm.user_id = :u""",
+                JOIN registry.namespaces n ON n.id = mm.namespace_id WHERE mm.user_id = :u""",  # noqa: S608 - fixed column list; values bound
             {"u": user_id},
         )
         return [(_ns(r), m.Role(r.role)) for r in rows]
@@ -381,7 +397,7 @@ class SqlRegistryRepository:
         if not owners:
             return []
         rows = await self._exec(
-            f"SELECT {_NS_COLUMNS} FROM registry.namespaces n WHERE n.owner = ANY(:o)",
+            f"SELECT {_NS_COLUMNS} FROM registry.namespaces n WHERE n.owner = ANY(:o)",  # noqa: S608 - fixed column list; values bound
             {"o": list(owners)},
         )
         return [_ns(r) for r in rows]
@@ -394,17 +410,19 @@ class SqlRegistryRepository:
             )
         ).all()
         frozen = await self._exec(
-            """UPDATE registry.namespaces n SET frozen = true, update_time = now(), revision = revision + 1
-               WHERE n.owner = :owner AND NOT EXISTS (SELECT 1 FROM registry.namespace_members mm
-                 WHERE mm.namespace_id = n.id AND mm.role = 1) RETURNING n.name""",
+            """UPDATE registry.namespaces n SET frozen = true, update_time = now(), revision =
+               revision + 1 WHERE n.owner = :owner AND NOT EXISTS (SELECT 1 FROM
+               registry.namespace_members mm WHERE mm.namespace_id = n.id AND mm.role = 1) RETURNING
+               n.name""",
             {"owner": f"users/{user_id}"},
         )
         names = [r.name for r in frozen]
         # Namespaces the user co-owned that now have no owner at all are frozen too.
         more = await self._exec(
-            """UPDATE registry.namespaces n SET frozen = true, update_time = now(), revision = revision + 1
-               WHERE n.id = ANY(:ids) AND n.owner LIKE 'users/%' AND NOT n.frozen AND NOT EXISTS (
-                 SELECT 1 FROM registry.namespace_members mm WHERE mm.namespace_id = n.id AND mm.role = 1) RETURNING n.name""",
+            """UPDATE registry.namespaces n SET frozen = true, update_time = now(), revision =
+               revision + 1 WHERE n.id = ANY(:ids) AND n.owner LIKE 'users/%' AND NOT n.frozen AND
+               NOT EXISTS ( SELECT 1 FROM registry.namespace_members mm WHERE mm.namespace_id = n.id
+               AND mm.role = 1) RETURNING n.name""",
             {"ids": [r.namespace_id for r in rows]},
         )
         names += [r.name for r in more]
@@ -415,8 +433,9 @@ class SqlRegistryRepository:
     async def get_extension(
         self, namespace: str, name: str, *, lock: bool = False
     ) -> m.Extension | None:
-        sql = f"""SELECT {_EXT_COLUMNS} FROM registry.extensions e JOIN registry.namespaces n ON n.id = e.namespace_id
-                  WHERE lower(n.name) = lower(:ns) AND lower(e.name) = lower(:name)"""
+        sql = f"""SELECT {_EXT_COLUMNS} FROM registry.extensions e JOIN registry.namespaces n ON
+                  n.id = e.namespace_id WHERE lower(n.name) = lower(:ns) AND lower(e.name) =
+                  lower(:name)"""  # noqa: S608 - fixed column list; values bound
         if lock:
             sql += " FOR UPDATE OF e"
         row = (await self._exec(sql, {"ns": namespace, "name": name})).first()
@@ -428,8 +447,8 @@ class SqlRegistryRepository:
 
     async def extensions_by_ids(self, ids: Sequence[str]) -> dict[str, m.Extension]:
         rows = await self._exec(
-            f"""SELECT {_EXT_COLUMNS} FROM registry.extensions e JOIN registry.namespaces n ON n.id = e.namespace_id
-                WHERE e.id = ANY(CAST(:ids AS uuid[]))""",
+            f"""SELECT {_EXT_COLUMNS} FROM registry.extensions e JOIN registry.namespaces n ON n.id
+                = e.namespace_id WHERE e.id = ANY(CAST(:ids AS uuid[]))""",  # noqa: S608 - fixed column list; values bound
             {"ids": list(ids)},
         )
         return {str(r.id): _ext(r, self.global_mean, self.rating_prior) for r in rows}
@@ -446,7 +465,8 @@ class SqlRegistryRepository:
     async def insert_extension(self, namespace: m.Namespace, name: str, skeleton: str) -> str:
         ext_id = str(uuid.uuid4())
         await self._exec(
-            "INSERT INTO registry.extensions (id, namespace_id, name, skeleton) VALUES (:id, :ns, :name, :s)",
+            "INSERT INTO registry.extensions (id, namespace_id, name, skeleton)"
+            " VALUES (:id, :ns, :name, :s)",
             {"id": ext_id, "ns": namespace.id, "name": name, "s": skeleton},
             on_unique=AlreadyExists(
                 "CONCURRENT_MODIFICATION", "the extension was created concurrently; retry"
@@ -458,9 +478,9 @@ class SqlRegistryRepository:
         self, namespace_id: str, *, include_hidden: bool, after: str, limit: int
     ) -> list[m.Extension]:
         rows = await self._exec(
-            f"""SELECT {_EXT_COLUMNS} FROM registry.extensions e JOIN registry.namespaces n ON n.id = e.namespace_id
-                WHERE e.namespace_id = :ns AND (e.has_visible OR :hidden) AND lower(e.name) > lower(:after)
-                ORDER BY lower(e.name) LIMIT :limit""",
+            f"""SELECT {_EXT_COLUMNS} FROM registry.extensions e JOIN registry.namespaces n ON n.id
+                = e.namespace_id WHERE e.namespace_id = :ns AND (e.has_visible OR :hidden) AND
+                lower(e.name) > lower(:after) ORDER BY lower(e.name) LIMIT :limit""",  # noqa: S608 - fixed column list; values bound
             {"ns": namespace_id, "hidden": include_hidden, "after": after, "limit": limit},
         )
         return [_ext(r, self.global_mean, self.rating_prior) for r in rows]
@@ -468,33 +488,22 @@ class SqlRegistryRepository:
     async def refresh_extension(self, extension_id: str) -> None:
         """Recompute what search and listings read from the newest visible build."""
         await self._exec(
-            """WITH vis AS (
-                 SELECT v.* FROM registry.versions v WHERE v.extension_id = :id AND v.scan_state = 4 AND NOT v.unpublished
-               ), best AS (
-                 SELECT * FROM vis WHERE NOT yanked ORDER BY pre_release, semver_key DESC,
-                   (target_platform = 'universal') DESC LIMIT 1
-               )
-               UPDATE registry.extensions e SET
-                 has_visible = EXISTS (SELECT 1 FROM vis),
-                 has_stable = EXISTS (SELECT 1 FROM vis WHERE NOT pre_release AND NOT yanked),
+            """WITH vis AS ( SELECT v.* FROM registry.versions v WHERE v.extension_id = :id AND
+                 v.scan_state = 4 AND NOT v.unpublished ), best AS ( SELECT * FROM vis WHERE NOT
+                 yanked ORDER BY pre_release, semver_key DESC, (target_platform = 'universal') DESC
+                 LIMIT 1 ) UPDATE registry.extensions e SET has_visible = EXISTS (SELECT 1 FROM
+                 vis), has_stable = EXISTS (SELECT 1 FROM vis WHERE NOT pre_release AND NOT yanked),
                  display_name = COALESCE((SELECT display_name FROM best), e.display_name),
-                 description = COALESCE((SELECT description FROM best), e.description),
-                 categories = COALESCE((SELECT categories FROM best), e.categories),
-                 tags = COALESCE((SELECT tags FROM best), e.tags),
-                 target_platforms = ARRAY(SELECT DISTINCT target_platform FROM vis ORDER BY 1),
-                 publish_time = (SELECT max(create_time) FROM vis),
-                 update_time = now(), revision = e.revision + 1
-               WHERE e.id = :id""",
+                 description = COALESCE((SELECT description FROM best), e.description), categories =
+                 COALESCE((SELECT categories FROM best), e.categories), tags = COALESCE((SELECT tags
+                 FROM best), e.tags), target_platforms = ARRAY(SELECT DISTINCT target_platform FROM
+                 vis ORDER BY 1), publish_time = (SELECT max(create_time) FROM vis), update_time =
+                 now(), revision = e.revision + 1 WHERE e.id = :id""",
             {"id": extension_id},
         )
         await self._exec(
-            """UPDATE registry.extensions e SET
-                 search_text = lower(n.name || '.' || e.name || ' ' || e.display_name),
-                 search_tsv = setweight(to_tsvector('simple', e.name || ' ' || e.display_name), 'A')
-                   || setweight(to_tsvector('simple', array_to_string(e.tags, ' ')), 'B')
-                   || setweight(to_tsvector('simple', n.name), 'C')
-                   || setweight(to_tsvector('simple', e.description), 'D')
-               FROM registry.namespaces n WHERE n.id = e.namespace_id AND e.id = :id""",
+            f"UPDATE registry.extensions e SET {SEARCH_COLUMNS} FROM registry.namespaces n"  # noqa: S608 - fixed assignments; values bound
+            " WHERE n.id = e.namespace_id AND e.id = :id",
             {"id": extension_id},
         )
 
@@ -502,9 +511,9 @@ class SqlRegistryRepository:
         self, extension_id: str, deprecated: bool, replacement_id: str | None, message: str
     ) -> None:
         await self._exec(
-            """UPDATE registry.extensions SET deprecated = :d, deprecation_replacement = :r, deprecation_message = :msg,
-               deprecate_time = CASE WHEN :d THEN now() ELSE NULL END, update_time = now(), revision = revision + 1
-               WHERE id = :id""",
+            """UPDATE registry.extensions SET deprecated = :d, deprecation_replacement = :r,
+               deprecation_message = :msg, deprecate_time = CASE WHEN :d THEN now() ELSE NULL END,
+               update_time = now(), revision = revision + 1 WHERE id = :id""",
             {"id": extension_id, "d": deprecated, "r": replacement_id, "msg": message},
         )
 
@@ -520,8 +529,8 @@ class SqlRegistryRepository:
 
     async def dependents_of(self, ext_id: str, exclude_extension: str) -> list[str]:
         rows = await self._exec(
-            f"""SELECT DISTINCT n.name || '.' || e.name AS ext_id FROM {_VERSION_FROM}
-                WHERE v.dependencies @> ARRAY[lower(:ext)] AND {VISIBLE} AND e.id <> :self LIMIT 10""",
+            f"""SELECT DISTINCT n.name || '.' || e.name AS ext_id FROM {_VERSION_FROM} WHERE
+                v.dependencies @> ARRAY[lower(:ext)] AND {VISIBLE} AND e.id <> :self LIMIT 10""",  # noqa: S608 - fixed column list; values bound
             {"ext": ext_id, "self": exclude_extension},
         )
         return [r.ext_id for r in rows]
@@ -560,7 +569,10 @@ class SqlRegistryRepository:
             where.append("v.pre_release")
         order = "v.semver_key DESC, (v.target_platform = :pref) DESC, v.target_platform"
         params["pref"] = platform or "universal"
-        sql = f"SELECT {_VERSION_COLUMNS} FROM {_VERSION_FROM} WHERE {' AND '.join(where)} ORDER BY {order} OFFSET :offset LIMIT :limit"
+        sql = (
+            f"SELECT {_VERSION_COLUMNS} FROM {_VERSION_FROM} WHERE {' AND '.join(where)}"  # noqa: S608 - WHERE joins fixed clauses; values bound
+            f" ORDER BY {order} OFFSET :offset LIMIT :limit"
+        )
         return [_version(r) for r in await self._exec(sql, params)]
 
     async def version_tombstones(
@@ -577,7 +589,8 @@ class SqlRegistryRepository:
     async def any_version_string(self, extension_id: str, version: str) -> bool:
         row = (
             await self._exec(
-                "SELECT 1 FROM registry.versions WHERE extension_id = :e AND version = :v AND unpublished LIMIT 1",
+                "SELECT 1 FROM registry.versions WHERE extension_id = :e AND version = :v AND "
+                "unpublished LIMIT 1",
                 {"e": extension_id, "v": version},
             )
         ).first()
@@ -594,13 +607,14 @@ class SqlRegistryRepository:
         files: dict[str, tuple[str, str, bytes, str]],
     ) -> None:
         await self._exec(
-            """INSERT INTO registry.versions (id, extension_id, version, semver_key, target_platform, pre_release,
-                 display_name, description, categories, tags, license, homepage_url, repository_url, bugs_url, engines,
-                 dependencies, bundled_extensions, files, entries, package_size, package_sha256, signature_key, signature,
-                 signed_manifest, scan_state, publisher_id)
-               VALUES (:id, :ext, :version, :key, :platform, :pre, :dn, :desc, :cats, :tags, :license, :home, :repo, :bugs,
-                 CAST(:engines AS jsonb), :deps, :bundled, CAST(:files AS jsonb), CAST(:entries AS jsonb), :size, :sha,
-                 :sigkey, :sig, :manifest, :state, :publisher)""",
+            """INSERT INTO registry.versions (id, extension_id, version, semver_key,
+                 target_platform, pre_release, display_name, description, categories, tags, license,
+                 homepage_url, repository_url, bugs_url, engines, dependencies, bundled_extensions,
+                 files, entries, package_size, package_sha256, signature_key, signature,
+                 signed_manifest, scan_state, publisher_id) VALUES (:id, :ext, :version, :key,
+                 :platform, :pre, :dn, :desc, :cats, :tags, :license, :home, :repo, :bugs,
+                 CAST(:engines AS jsonb), :deps, :bundled, CAST(:files AS jsonb), CAST(:entries AS
+                 jsonb), :size, :sha, :sigkey, :sig, :manifest, :state, :publisher)""",
             {
                 "id": v.id,
                 "ext": v.extension_id,
@@ -640,8 +654,8 @@ class SqlRegistryRepository:
         )
         for kind, (path, ctype, content, sha) in files.items():
             await self._exec(
-                """INSERT INTO registry.version_files (version_id, kind, path, content_type, size, sha256, content)
-                   VALUES (:v, :k, :p, :c, :s, :sha, :data)""",
+                """INSERT INTO registry.version_files (version_id, kind, path, content_type, size,
+                   sha256, content) VALUES (:v, :k, :p, :c, :s, :sha, :data)""",
                 {
                     "v": v.id,
                     "k": kind,
@@ -676,15 +690,16 @@ class SqlRegistryRepository:
 
     async def set_yanked(self, version_ids: Sequence[str], yanked: bool, reason: str) -> None:
         await self._exec(
-            """UPDATE registry.versions SET yanked = :y, yank_reason = :r, yank_time = CASE WHEN :y THEN now() ELSE NULL END,
-               update_time = now() WHERE id = ANY(CAST(:ids AS uuid[])) AND yanked <> :y""",
+            """UPDATE registry.versions SET yanked = :y, yank_reason = :r, yank_time = CASE WHEN :y
+               THEN now() ELSE NULL END, update_time = now() WHERE id = ANY(CAST(:ids AS uuid[]))
+               AND yanked <> :y""",
             {"ids": list(version_ids), "y": yanked, "r": reason if yanked else ""},
         )
 
     async def set_unpublished(self, version_ids: Sequence[str]) -> list[str]:
         rows = await self._exec(
-            """UPDATE registry.versions SET unpublished = true, unpublish_time = now(), update_time = now()
-               WHERE id = ANY(CAST(:ids AS uuid[])) RETURNING package_sha256""",
+            """UPDATE registry.versions SET unpublished = true, unpublish_time = now(), update_time
+               = now() WHERE id = ANY(CAST(:ids AS uuid[])) RETURNING package_sha256""",
             {"ids": list(version_ids)},
         )
         shas = [r.package_sha256 for r in rows]
@@ -697,7 +712,8 @@ class SqlRegistryRepository:
     async def blob_referenced(self, sha256: str) -> bool:
         row = (
             await self._exec(
-                "SELECT 1 FROM registry.versions WHERE package_sha256 = :s AND NOT unpublished LIMIT 1",
+                "SELECT 1 FROM registry.versions WHERE package_sha256 = :s AND NOT unpublished "
+                "LIMIT 1",
                 {"s": sha256},
             )
         ).first()
@@ -719,9 +735,10 @@ class SqlRegistryRepository:
             {"id": v.extension_id},
         )
         await self._exec(
-            """INSERT INTO registry.download_outbox (version_id, namespace, extension, version, target_platform, day, downloads)
-               VALUES (:id, :ns, :ext, :ver, :tp, :day, 1)
-               ON CONFLICT (version_id, day) WHERE NOT sealed DO UPDATE SET downloads = registry.download_outbox.downloads + 1""",
+            """INSERT INTO registry.download_outbox (version_id, namespace, extension, version,
+               target_platform, day, downloads) VALUES (:id, :ns, :ext, :ver, :tp, :day, 1) ON
+               CONFLICT (version_id, day) WHERE NOT sealed DO UPDATE SET downloads =
+               registry.download_outbox.downloads + 1""",
             {
                 "id": v.id,
                 "ns": v.namespace,
@@ -736,9 +753,10 @@ class SqlRegistryRepository:
 
     async def insert_scan(self, scan: m.Scan) -> None:
         await self._exec(
-            """INSERT INTO registry.scans (id, version_id, namespace, extension, version, target_platform, publisher_id,
-                 package_sha256, state, checks, findings)
-               VALUES (:id, :v, :ns, :ext, :ver, :tp, :pub, :sha, :state, CAST(:checks AS jsonb), CAST(:findings AS jsonb))""",
+            """INSERT INTO registry.scans (id, version_id, namespace, extension, version,
+                 target_platform, publisher_id, package_sha256, state, checks, findings) VALUES
+                 (:id, :v, :ns, :ext, :ver, :tp, :pub, :sha, :state, CAST(:checks AS jsonb),
+                 CAST(:findings AS jsonb))""",
             {
                 "id": scan.id,
                 "v": scan.version_id,
@@ -762,7 +780,7 @@ class SqlRegistryRepository:
             return None
         row = (
             await self._exec(
-                "SELECT * FROM registry.scans WHERE id = :id" + (" FOR UPDATE" if lock else ""),
+                "SELECT * FROM registry.scans WHERE id = :id" + (" FOR UPDATE" if lock else ""),  # noqa: S608 - fixed FOR UPDATE suffix; values bound
                 {"id": scan_id},
             )
         ).first()
@@ -770,9 +788,10 @@ class SqlRegistryRepository:
 
     async def update_scan(self, scan: m.Scan) -> None:
         await self._exec(
-            """UPDATE registry.scans SET state = :state, checks = CAST(:checks AS jsonb), findings = CAST(:findings AS jsonb),
-               decision = CAST(:decision AS jsonb), update_time = now(),
-               complete_time = CASE WHEN :final THEN now() ELSE NULL END, revision = revision + 1 WHERE id = :id""",
+            """UPDATE registry.scans SET state = :state, checks = CAST(:checks AS jsonb), findings =
+               CAST(:findings AS jsonb), decision = CAST(:decision AS jsonb), update_time = now(),
+               complete_time = CASE WHEN :final THEN now() ELSE NULL END, revision = revision + 1
+               WHERE id = :id""",
             {
                 "id": scan.id,
                 "state": int(scan.state),
@@ -807,7 +826,8 @@ class SqlRegistryRepository:
             where.append("(create_time, id) < (CAST(:bt AS timestamptz), CAST(:bid AS uuid))")
             params["bt"], params["bid"] = before
         rows = await self._exec(
-            f"SELECT * FROM registry.scans WHERE {' AND '.join(where)} ORDER BY create_time DESC, id DESC LIMIT :limit",
+            f"SELECT * FROM registry.scans WHERE {' AND '.join(where)} ORDER BY create_time DESC, "  # noqa: S608 - WHERE joins fixed clauses; values bound
+            "id DESC LIMIT :limit",
             params,
         )
         return [_scan(r) for r in rows]
@@ -815,11 +835,10 @@ class SqlRegistryRepository:
     async def claim_job(self, lease_seconds: float) -> tuple[int, str, int] | None:
         row = (
             await self._exec(
-                """UPDATE registry.scan_jobs SET lease_until = now() + make_interval(secs => :lease), attempts = attempts + 1
-               WHERE id = (SELECT id FROM registry.scan_jobs WHERE run_after <= now()
-                             AND (lease_until IS NULL OR lease_until < now())
-                           ORDER BY run_after, id FOR UPDATE SKIP LOCKED LIMIT 1)
-               RETURNING id, scan_id, attempts""",
+                """UPDATE registry.scan_jobs SET lease_until = now() + make_interval(secs =>
+                 :lease), attempts = attempts + 1 WHERE id = (SELECT id FROM registry.scan_jobs
+                 WHERE run_after <= now() AND (lease_until IS NULL OR lease_until < now()) ORDER BY
+                 run_after, id FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING id, scan_id, attempts""",
                 {"lease": lease_seconds},
             )
         ).first()
@@ -827,8 +846,8 @@ class SqlRegistryRepository:
 
     async def retry_job(self, job_id: int, delay: float, error: str) -> None:
         await self._exec(
-            """UPDATE registry.scan_jobs SET lease_until = NULL, run_after = now() + make_interval(secs => :d),
-               last_error = :e WHERE id = :id""",
+            """UPDATE registry.scan_jobs SET lease_until = NULL, run_after = now() +
+               make_interval(secs => :d), last_error = :e WHERE id = :id""",
             {"id": job_id, "d": delay, "e": error[:500]},
         )
 
@@ -838,7 +857,7 @@ class SqlRegistryRepository:
     async def version_by_id(self, version_id: str) -> m.Version | None:
         row = (
             await self._exec(
-                f"SELECT {_VERSION_COLUMNS} FROM {_VERSION_FROM} WHERE v.id = :id",
+                f"SELECT {_VERSION_COLUMNS} FROM {_VERSION_FROM} WHERE v.id = :id",  # noqa: S608 - fixed column list; values bound
                 {"id": version_id},
             )
         ).first()
@@ -847,7 +866,8 @@ class SqlRegistryRepository:
     async def first_version(self, extension_id: str, version_id: str) -> bool:
         row = (
             await self._exec(
-                "SELECT 1 FROM registry.versions WHERE extension_id = :e AND id <> :v AND scan_state = 4 LIMIT 1",
+                "SELECT 1 FROM registry.versions WHERE extension_id = :e AND id <> :v AND "
+                "scan_state = 4 LIMIT 1",
                 {"e": extension_id, "v": version_id},
             )
         ).first()
@@ -865,7 +885,8 @@ class SqlRegistryRepository:
     async def insert_blocklist(self, entry: m.BlocklistEntry) -> m.BlocklistEntry:
         row = (
             await self._exec(
-                "INSERT INTO registry.blocklist (id, sha256, reason, creator) VALUES (:id, :sha, :r, :c) RETURNING create_time",
+                "INSERT INTO registry.blocklist (id, sha256, reason, creator)"
+                " VALUES (:id, :sha, :r, :c) RETURNING create_time",
                 {"id": entry.id, "sha": entry.sha256, "r": entry.reason, "c": entry.creator},
                 on_unique=AlreadyExists(
                     "BLOCKLIST_ENTRY_EXISTS",
@@ -901,7 +922,8 @@ class SqlRegistryRepository:
             where = "(create_time, id) < (CAST(:bt AS timestamptz), CAST(:bid AS uuid))"
             params["bt"], params["bid"] = before
         rows = await self._exec(
-            f"SELECT * FROM registry.blocklist WHERE {where} ORDER BY create_time DESC, id DESC LIMIT :limit",
+            f"SELECT * FROM registry.blocklist WHERE {where} ORDER BY create_time DESC, id DESC "  # noqa: S608 - WHERE joins fixed clauses; values bound
+            "LIMIT :limit",
             params,
         )
         return [
@@ -921,7 +943,8 @@ class SqlRegistryRepository:
     # ------------------------------------------------------------ reviews
 
     _REVIEW_SELECT = """SELECT r.*, n.name AS namespace, e.name AS extension FROM registry.reviews r
-        JOIN registry.extensions e ON e.id = r.extension_id JOIN registry.namespaces n ON n.id = e.namespace_id"""
+        JOIN registry.extensions e ON e.id = r.extension_id JOIN registry.namespaces n ON n.id =
+        e.namespace_id"""
 
     async def get_review(self, review_id: str, *, lock: bool = False) -> m.Review | None:
         try:
@@ -938,8 +961,8 @@ class SqlRegistryRepository:
 
     async def insert_review(self, review: m.Review) -> m.Review:
         await self._exec(
-            """INSERT INTO registry.reviews (id, extension_id, author_id, author_display_name, rating, title, text, version)
-               VALUES (:id, :e, :a, :adn, :r, :t, :x, :v)""",
+            """INSERT INTO registry.reviews (id, extension_id, author_id, author_display_name,
+               rating, title, text, version) VALUES (:id, :e, :a, :adn, :r, :t, :x, :v)""",
             {
                 "id": review.id,
                 "e": review.extension_uuid,
@@ -973,8 +996,8 @@ class SqlRegistryRepository:
 
     async def update_review(self, review: m.Review) -> m.Review:
         await self._exec(
-            """UPDATE registry.reviews SET rating = :r, title = :t, text = :x, version = :v, update_time = now(),
-               revision = revision + 1 WHERE id = :id""",
+            """UPDATE registry.reviews SET rating = :r, title = :t, text = :x, version = :v,
+               update_time = now(), revision = revision + 1 WHERE id = :id""",
             {
                 "id": review.id,
                 "r": review.rating,
@@ -1015,14 +1038,13 @@ class SqlRegistryRepository:
     async def recompute_review_aggregates(self, extension_uuid: str) -> None:
         """Exact: recounted from the rows while the extension row is locked."""
         await self._exec(
-            """UPDATE registry.extensions e SET review_count = s.c, rating_sum = s.total, rating_counts = s.counts,
-                 update_time = now(), revision = e.revision + 1
-               FROM (SELECT count(*)::int AS c, COALESCE(sum(rating), 0)::int AS total,
-                       ARRAY[count(*) FILTER (WHERE rating = 1), count(*) FILTER (WHERE rating = 2),
-                             count(*) FILTER (WHERE rating = 3), count(*) FILTER (WHERE rating = 4),
-                             count(*) FILTER (WHERE rating = 5)]::int[] AS counts
-                     FROM registry.reviews WHERE extension_id = :id) s
-               WHERE e.id = :id""",
+            """UPDATE registry.extensions e SET review_count = s.c, rating_sum = s.total,
+                 rating_counts = s.counts, update_time = now(), revision = e.revision + 1 FROM
+                 (SELECT count(*)::int AS c, COALESCE(sum(rating), 0)::int AS total, ARRAY[count(*)
+                 FILTER (WHERE rating = 1), count(*) FILTER (WHERE rating = 2), count(*) FILTER
+                 (WHERE rating = 3), count(*) FILTER (WHERE rating = 4), count(*) FILTER (WHERE
+                 rating = 5)]::int[] AS counts FROM registry.reviews WHERE extension_id = :id) s
+                 WHERE e.id = :id""",
             {"id": extension_uuid},
         )
 
@@ -1036,7 +1058,8 @@ class SqlRegistryRepository:
     async def load_global_mean(self) -> float:
         row = (
             await self._exec(
-                "SELECT sum(rating_sum)::float AS s, sum(review_count)::float AS c FROM registry.extensions"
+                "SELECT sum(rating_sum)::float AS s, sum(review_count)::float AS c FROM "
+                "registry.extensions"
             )
         ).one()
         if row.c:
@@ -1062,15 +1085,16 @@ class SqlRegistryRepository:
 
     async def insert_signing_key(self, key: m.SigningKey) -> bool:
         result = await self._exec(
-            """INSERT INTO registry.signing_keys (id, private_key, public_key, active) VALUES (:id, :priv, :pub, true)
-               ON CONFLICT DO NOTHING""",
+            """INSERT INTO registry.signing_keys (id, private_key, public_key, active) VALUES (:id,
+               :priv, :pub, true) ON CONFLICT DO NOTHING""",
             {"id": key.id, "priv": key.private_key, "pub": key.public_key},
         )
         return result.rowcount > 0
 
     async def list_signing_keys(self) -> list[m.SigningKey]:
         rows = await self._exec(
-            "SELECT id, public_key, active, create_time, retire_time FROM registry.signing_keys ORDER BY active DESC, create_time DESC"
+            "SELECT id, public_key, active, create_time, retire_time FROM registry.signing_keys "
+            "ORDER BY active DESC, create_time DESC"
         )
         return [
             m.SigningKey(str(r.id), bytes(r.public_key), r.active, r.create_time, r.retire_time)
@@ -1081,8 +1105,9 @@ class SqlRegistryRepository:
 
     async def seal_outbox(self, limit: int) -> None:
         await self._exec(
-            """UPDATE registry.download_outbox SET sealed = true WHERE id IN (
-                 SELECT id FROM registry.download_outbox WHERE NOT sealed ORDER BY id FOR UPDATE SKIP LOCKED LIMIT :l)""",
+            """UPDATE registry.download_outbox SET sealed = true WHERE id IN ( SELECT id FROM
+                 registry.download_outbox WHERE NOT sealed ORDER BY id FOR UPDATE SKIP LOCKED LIMIT
+                 :l)""",
             {"l": limit},
         )
 
@@ -1105,7 +1130,8 @@ class SqlRegistryRepository:
     async def idempotent_result(self, method: str, principal: str, request_id: str) -> str | None:
         row = (
             await self._exec(
-                "SELECT result FROM registry.idempotency_keys WHERE method = :m AND principal = :p AND request_id = :r",
+                "SELECT result FROM registry.idempotency_keys WHERE method = :m AND principal = :p "
+                "AND request_id = :r",
                 {"m": method, "p": principal, "r": request_id},
             )
         ).first()
@@ -1113,8 +1139,8 @@ class SqlRegistryRepository:
 
     async def remember(self, method: str, principal: str, request_id: str, result: str) -> None:
         await self._exec(
-            """INSERT INTO registry.idempotency_keys (method, principal, request_id, result) VALUES (:m, :p, :r, :res)
-               ON CONFLICT DO NOTHING""",
+            """INSERT INTO registry.idempotency_keys (method, principal, request_id, result) VALUES
+               (:m, :p, :r, :res) ON CONFLICT DO NOTHING""",
             {"m": method, "p": principal, "r": request_id, "res": result},
         )
 

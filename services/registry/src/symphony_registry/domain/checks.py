@@ -125,8 +125,10 @@ class SecretsCheck:
                         reason,
                         file,
                         line,
-                        f"the package contains a Symphony personal access token ({redacted}); it has been revoked",
-                        "Remove the token from the package (and from .env files), create a new token, and publish again.",
+                        f"the package contains a Symphony personal access token ({redacted}); it "
+                        "has been revoked",
+                        "Remove the token from the package (and from .env files), create a new "
+                        "token, and publish again.",
                         {"token_prefix": redacted, "revocation": outcome},
                     )
                 )
@@ -139,7 +141,8 @@ class SecretsCheck:
                         file,
                         line,
                         f"the package appears to contain {describe[reason]} ({redacted})",
-                        "Remove the secret from the package, rotate it, and publish a new version; add the file to .vscodeignore.",
+                        "Remove the secret from the package, rotate it, and publish a new version; "
+                        "add the file to .vscodeignore.",
                         {"secret_prefix": redacted},
                     )
                 )
@@ -209,7 +212,8 @@ class NameSimilarityCheck:
                         "",
                         0,
                         f"'{mine}' is very similar to the existing extension '{other}'",
-                        "An administrator will review the name; choose a clearly different name to avoid the wait.",
+                        "An administrator will review the name; choose a clearly different name to "
+                        "avoid the wait.",
                         {"similar_to": other},
                     )
                 ]
@@ -244,7 +248,8 @@ def _features(path: str, entries: Sequence[Entry], target_platform: str) -> list
                         "HIGH_COMPRESSION_RATIO",
                         entry.path,
                         0,
-                        f"the file compresses {entry.size // max(entry.compressed_size, 1)}:1, typical of decompression bombs",
+                        f"the file compresses {entry.size // max(entry.compressed_size, 1)}:1, "
+                        "typical of decompression bombs",
                         "Ship the file uncompressed-friendly or generate it at run time.",
                     )
                 )
@@ -260,7 +265,8 @@ def _features(path: str, entries: Sequence[Entry], target_platform: str) -> list
                         0,
                         "the package contains a native executable"
                         + (" in a universal build" if target_platform == "universal" else ""),
-                        "Publish platform-specific builds for native code, or explain it in the README.",
+                        "Publish platform-specific builds for native code, or explain it in the "
+                        "README.",
                     )
                 )
             if (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import types
 import typing
 from dataclasses import dataclass, field
@@ -338,6 +339,14 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+@functools.cache
+def _field_types(tp: type) -> tuple[tuple[str, Any], ...]:
+    """(name, type) of a dataclass's fields; resolving the string annotations costs more than
+    decoding a whole cached extension, so it is done once per class."""
+    hints = typing.get_type_hints(tp)
+    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(tp))
+
+
 def from_jsonable(tp: Any, value: Any) -> Any:
     if value is None:
         return None
@@ -356,12 +365,11 @@ def from_jsonable(tp: Any, value: Any) -> Any:
         return {k: from_jsonable(arg, v) for k, v in value.items()}
     if isinstance(tp, type):
         if dataclasses.is_dataclass(tp):
-            hints = typing.get_type_hints(tp)
             return tp(
                 **{
-                    f.name: from_jsonable(hints[f.name], value[f.name])
-                    for f in dataclasses.fields(tp)
-                    if f.name in value
+                    name: from_jsonable(hint, value[name])
+                    for name, hint in _field_types(tp)
+                    if name in value
                 }
             )
         if issubclass(tp, enum.Enum):

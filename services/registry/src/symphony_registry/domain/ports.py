@@ -37,8 +37,9 @@ class BlobStore(Protocol):
     async def put(self, sha256: str, size: int, path: str) -> None:
         """Store the file at `path` (already hashed by the caller) under `sha256`; idempotent."""
 
-    async def read(self, sha256: str, offset: int = 0, length: int = -1) -> AsyncIterator[bytes]:
-        """Chunks of at most 1 MiB from `offset`, `length` bytes (-1: to the end)."""
+    def read(self, sha256: str, offset: int = 0, length: int = -1) -> AsyncIterator[bytes]:
+        """Chunks of at most 1 MiB from `offset`, `length` bytes (-1: to the end); an async
+        generator, so implementations are `async def` with `yield`."""
         ...
 
     async def delete(self, sha256: str) -> None: ...

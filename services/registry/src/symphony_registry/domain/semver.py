@@ -187,10 +187,7 @@ class Range:
 
     def contains(self, version: SemVer, *, include_prerelease: bool = True) -> bool:
         plain = SemVer(version.major, version.minor, version.patch, version.prerelease)
-        for alt in self.alternatives:
-            if all(_holds(op, plain, ref) for op, ref in alt):
-                return True
-        return False
+        return any(all(_holds(op, plain, ref) for op, ref in alt) for alt in self.alternatives)
 
 
 def _holds(op: str, v: SemVer, ref: SemVer) -> bool:

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import tempfile
+import time
 import unicodedata
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -22,7 +23,6 @@ from symphony_common.context import Principal
 from symphony_common.errors import (
     AlreadyExists,
     DataLoss,
-    DomainError,
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
@@ -66,6 +66,7 @@ log = logging.getLogger(__name__)
 MAX_CHUNK = 1024 * 1024
 PUBLISH_SCOPE = "registry.publish"
 MAX_TEXT = 2048
+DECODED_ENTRIES = 1024  # decoded cache entries kept per process
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -76,6 +77,8 @@ class RegistryConfig:
     unpublish_window: dt.timedelta = dt.timedelta(hours=72)
     reserved_namespaces: frozenset[str] = RESERVED_NAMESPACES
     cache_ttl: float = 15.0
+    # How long this process reuses a cached extension without asking Redis (0: always ask).
+    local_cache_ttl: float = 0.0
     page_secret: str = ""
 
 
@@ -184,6 +187,11 @@ class RegistryService:
         self.pages = PageTokenCodec(self.config.page_secret or os.urandom(32).hex())
         self._signing_key: m.SigningKey | None = None
         self.global_mean = [3.5]
+        # Decoded cache entries: (reuse without Redis until, the Redis bytes, the extension).
+        # Served without asking Redis for `local_cache_ttl`, then reused while Redis still
+        # holds the very same bytes (decoding costs more than fetching); invalidation on this
+        # replica drops them at once, other replicas see it within `local_cache_ttl`.
+        self._decoded: dict[str, tuple[float, bytes, m.Extension]] = {}
 
     # ================================================================ helpers
 
@@ -324,7 +332,10 @@ class RegistryService:
 
     async def invalidate(self, namespace: str, extension: str) -> None:
         base = f"ext:{namespace.lower()}.{extension.lower()}:"
-        await self.cache.delete(*(base + p for p in ("", *TARGET_PLATFORMS)))
+        keys = [base + p for p in ("", *TARGET_PLATFORMS)]
+        for key in keys:
+            self._decoded.pop(key, None)
+        await self.cache.delete(*keys)
         await self.cache.bump("search")
 
     # ================================================================ signing keys
@@ -677,10 +688,22 @@ class RegistryService:
         ns_name, ext_name = rn.extension_name(name)
         _check_platform(platform)
         key = f"ext:{ns_name.lower()}.{ext_name.lower()}:{platform}"
+        now = time.monotonic()
+        known = self._decoded.get(key)
+        if known is not None and now < known[0]:
+            return known[2]
         cached = await self.cache.get(key)
         if cached is not None:
+            until = now + self.config.local_cache_ttl
+            if known is not None and known[1] == cached:
+                self._decoded[key] = (until, cached, known[2])
+                return known[2]
             with contextlib.suppress(ValueError, KeyError, TypeError):
-                return m.from_jsonable(m.Extension, json.loads(cached))
+                decoded: m.Extension = m.from_jsonable(m.Extension, json.loads(cached))
+                if len(self._decoded) >= DECODED_ENTRIES:
+                    self._decoded.clear()
+                self._decoded[key] = (until, cached, decoded)
+                return decoded
         async with self._uow() as uow:
             ext = await self._extension(uow, ns_name, ext_name, principal)
             visible = ext.__dict__.get("has_visible")
@@ -923,13 +946,12 @@ class RegistryService:
         self, uow: RegistryUnitOfWork, principal: Principal, ns: m.Namespace
     ) -> None:
         role, _ = await self._role(uow, ns, principal.user_id)
-        if role == m.Role.NONE or ns.frozen:
-            if not await self._is_admin(principal):
-                raise PermissionDenied(
-                    "NAMESPACE_ACCESS_DENIED",
-                    f"you may not publish to namespace '{ns.name}'"
-                    + (" (it is frozen)" if ns.frozen else ""),
-                )
+        if (role == m.Role.NONE or ns.frozen) and not await self._is_admin(principal):
+            raise PermissionDenied(
+                "NAMESPACE_ACCESS_DENIED",
+                f"you may not publish to namespace '{ns.name}'"
+                + (" (it is frozen)" if ns.frozen else ""),
+            )
         self._require_scope(principal, ns.name)
 
     async def _store_upload(
@@ -988,7 +1010,7 @@ class RegistryService:
     async def _check_version_free(
         self, uow: RegistryUnitOfWork, extension_id: str, info: PackageInfo
     ) -> list[str]:
-        """Errored builds of the same (version, platform) are replaced (publishing again retries)."""
+        """Errored builds of the same (version, platform) are replaced: publishing again retries."""
         if await uow.repo.any_version_string(extension_id, info.version):
             raise FailedPrecondition(
                 "VERSION_UNPUBLISHED",
@@ -1414,10 +1436,8 @@ class RegistryService:
                     ext.id, version=version, visible_only=False
                 )
                 answer["withdrawn"] = (
-                    (bool(installed_builds)
-                    and all(b.yanked for b in installed_builds))
-                    or (not installed_builds and await uow.repo.any_version_string(ext.id, version))
-                )
+                    bool(installed_builds) and all(b.yanked for b in installed_builds)
+                ) or (not installed_builds and await uow.repo.any_version_string(ext.id, version))
                 for b in builds:
                     if b.pre_release and not include_pre_release:
                         continue
@@ -1627,7 +1647,8 @@ class RegistryService:
                 ):
                     raise FailedPrecondition(
                         "UNPUBLISH_WINDOW_EXPIRED",
-                        f"versions can be unpublished within {self.config.unpublish_window} of publication; yank it instead",
+                        f"versions can be unpublished within {self.config.unpublish_window} of "
+                        "publication; yank it instead",
                     )
             dependents = await uow.repo.dependents_of(ext.ext_id, ext.id)
             if dependents:

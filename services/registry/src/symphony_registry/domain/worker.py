@@ -16,10 +16,10 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from symphony_registry.domain import models as m
-from symphony_registry.domain.archive import Entry, Limits, validate_package
+from symphony_registry.domain.archive import Entry, Limits, PackageInfo, validate_package
 from symphony_registry.domain.checks import PackageCheck, ScanContext
 from symphony_registry.domain.ports import AnalyticsPort, BlobStore, RegistryUnitOfWork
 
@@ -34,7 +34,12 @@ class WorkerConfig:
     retry_seconds: float = 2.0
     poll_seconds: float = 0.5
     spool_dir: str | None = None
-    limits: Limits = Limits()
+    limits: Limits = field(default_factory=Limits)
+
+
+def _validate_file(path: str, size: int, limits: Limits) -> PackageInfo:
+    with open(path, "rb") as f:
+        return validate_package(f, size, limits)
 
 
 def _now() -> dt.datetime:
@@ -131,8 +136,7 @@ class ScanWorker:
                     out.write(chunk)
             if digest.hexdigest() != version.package_sha256 or size != version.package_size:
                 raise RuntimeError("stored package does not match its SHA-256")
-            with open(path, "rb") as f:
-                info = await asyncio.to_thread(validate_package, f, size, self.config.limits)
+            info = await asyncio.to_thread(_validate_file, path, size, self.config.limits)
             stored = sorted((e["path"], e["sha256"], e["size"]) for e in entries_raw)
             if stored != sorted((e.path, e.sha256, e.size) for e in info.entries):
                 raise RuntimeError("stored package entries differ from the signed manifest")
@@ -179,7 +183,8 @@ class ScanWorker:
                             "",
                             0,
                             f"the {check.check.name.lower()} check could not run",
-                            "Nothing to fix in the package; the registry retries, or publish the version again later.",
+                            "Nothing to fix in the package; the registry retries, or publish the "
+                            "version again later.",
                         )
                     )
                     log.warning(

@@ -34,7 +34,8 @@ CREATE TABLE registry.namespaces (
 );
 CREATE UNIQUE INDEX namespaces_name_key ON registry.namespaces (lower(name));
 CREATE UNIQUE INDEX namespaces_skeleton_key ON registry.namespaces (skeleton);
-CREATE INDEX namespaces_skeleton_trgm ON registry.namespaces USING gin (skeleton public.gin_trgm_ops);
+CREATE INDEX namespaces_skeleton_trgm ON registry.namespaces
+    USING gin (skeleton public.gin_trgm_ops);
 CREATE INDEX namespaces_owner ON registry.namespaces (owner);
 
 CREATE TABLE registry.namespace_members (
@@ -79,8 +80,10 @@ CREATE TABLE registry.extensions (
 CREATE UNIQUE INDEX extensions_name_key ON registry.extensions (namespace_id, lower(name));
 CREATE UNIQUE INDEX extensions_skeleton_key ON registry.extensions (namespace_id, skeleton);
 CREATE INDEX extensions_search_tsv ON registry.extensions USING gin (search_tsv) WHERE has_visible;
-CREATE INDEX extensions_search_trgm ON registry.extensions USING gin (search_text public.gin_trgm_ops) WHERE has_visible;
-CREATE INDEX extensions_name_trgm ON registry.extensions USING gin (lower(name) public.gin_trgm_ops);
+CREATE INDEX extensions_search_trgm ON registry.extensions
+    USING gin (search_text public.gin_trgm_ops) WHERE has_visible;
+CREATE INDEX extensions_name_trgm ON registry.extensions
+    USING gin (lower(name) public.gin_trgm_ops);
 CREATE INDEX extensions_downloads ON registry.extensions (download_count DESC) WHERE has_visible;
 
 CREATE TABLE registry.versions (
@@ -120,7 +123,8 @@ CREATE TABLE registry.versions (
     update_time timestamptz NOT NULL DEFAULT now(),
     UNIQUE (extension_id, version, target_platform)
 );
-CREATE INDEX versions_resolve ON registry.versions (extension_id, semver_key DESC) WHERE scan_state = 4 AND NOT unpublished;
+CREATE INDEX versions_resolve ON registry.versions
+    (extension_id, semver_key DESC) WHERE scan_state = 4 AND NOT unpublished;
 CREATE INDEX versions_sha ON registry.versions (package_sha256);
 CREATE INDEX versions_dependencies ON registry.versions USING gin (dependencies);
 
@@ -213,7 +217,8 @@ CREATE TABLE registry.download_outbox (
     sealed boolean NOT NULL DEFAULT false,
     sent_time timestamptz
 );
-CREATE UNIQUE INDEX download_outbox_open ON registry.download_outbox (version_id, day) WHERE NOT sealed;
+CREATE UNIQUE INDEX download_outbox_open ON registry.download_outbox
+    (version_id, day) WHERE NOT sealed;
 CREATE INDEX download_outbox_unsent ON registry.download_outbox (id) WHERE sent_time IS NULL;
 
 CREATE TABLE registry.idempotency_keys (
