@@ -19,13 +19,18 @@ class AnalyticsSettings(ServiceSettings):
     dedupe_window_days: int = 30
     # Events (not calls) per install and per client address in each rate window.
     install_events_per_minute: int = 3_000
+    # Events accepted per client address per minute.
     address_events_per_minute: int = 30_000
+    # Queries answered per client address per minute.
     address_queries_per_minute: int = 600
     # Concurrent ingest transactions; a call waiting longer than overload_wait_seconds gets
     # RESOURCE_EXHAUSTED (INGEST_OVERLOADED).
     max_concurrent_ingest: int = 8
+    # How long ingest waits for a database connection before UNAVAILABLE.
     overload_wait_seconds: float = 5.0
+    # Most events in one ingest stream.
     max_stream_events: int = 50_000
+    # An ingest stream idle this long is closed.
     stream_idle_seconds: float = 30.0
     # Peers whose `x-forwarded-for` names the real client (the gateway), comma-separated.
     trusted_proxies: str = "127.0.0.1,::1"

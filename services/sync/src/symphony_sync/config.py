@@ -21,20 +21,35 @@ class SyncSettings(ServiceSettings):
 
     # Limits, advertised by GetSyncConfig.
     max_key_bytes: int = 256
+    # Largest value of one item.
     max_item_bytes: int = 1024 * 1024
+    # Most changes in one push.
     max_batch_changes: int = 100
+    # Largest push.
     max_batch_bytes: int = 4 * 1024 * 1024
+    # Storage allowed per user.
     quota_bytes: int = 100 * 1024 * 1024
+    # Revisions kept per item.
     history_depth: int = 20
+    # How long old revisions are kept.
     history_retention_seconds: int = 90 * DAY
+    # How long deletions are kept for pulls; older cursors get a reset signal.
     tombstone_retention_seconds: int = 90 * DAY
+    # How long a push's request id is remembered.
     idempotency_retention_seconds: int = 30 * DAY
+    # How long snapshots are kept.
     snapshot_retention_seconds: int = 30 * DAY
+    # Snapshots kept per user.
     max_snapshots: int = 20
+    # Open watch streams per user (per replica).
     max_watch_streams: int = 20
+    # Heartbeat interval on idle watch streams.
     heartbeat_interval_seconds: int = 15
+    # Polling interval advertised to clients that cannot watch.
     poll_interval_seconds: int = 60
+    # Most changes in one pull page.
     max_page_size: int = 1000
+    # Devices per user.
     max_devices: int = 100
 
     # How often watchers poll PostgreSQL while Redis (the change bus) is down.
