@@ -26,7 +26,9 @@ def _address(service: str) -> str:
 
 @dataclass(frozen=True)
 class ClientConfig:
-    gateway_url: str = field(default_factory=lambda: os.environ.get("SYMPHONY_URL", "http://127.0.0.1:8080"))
+    gateway_url: str = field(
+        default_factory=lambda: os.environ.get("SYMPHONY_URL", "http://127.0.0.1:8080")
+    )
     auth_address: str = field(default_factory=lambda: _address("auth"))
     registry_address: str = field(default_factory=lambda: _address("registry"))
     sync_address: str = field(default_factory=lambda: _address("sync"))
