@@ -186,6 +186,10 @@ class AccessTokenVerifier:
         audience = claims.get("aud")
         audiences = [audience] if isinstance(audience, str) else audience
         exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf", 0)
+        if not all(_is_number(v) for v in (exp, iat, nbf)):
+            return False
+        assert isinstance(exp, int | float) and isinstance(iat, int | float)  # for mypy
+        assert isinstance(nbf, int | float)
         return (
             claims.get("iss") == self.issuer
             and isinstance(audiences, list)
@@ -193,7 +197,6 @@ class AccessTokenVerifier:
             and isinstance(claims.get("sub"), str)
             and bool(claims["sub"])
             and "jti" in claims
-            and all(_is_number(v) for v in (exp, iat, nbf))
             and now <= exp + LEEWAY_SECONDS
             and iat <= now + LEEWAY_SECONDS
             and nbf <= now + LEEWAY_SECONDS

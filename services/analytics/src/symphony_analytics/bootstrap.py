@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -85,7 +86,7 @@ async def build(settings: AnalyticsSettings, overrides: Overrides) -> Wiring:
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
     )
-    closers = [engine.dispose]
+    closers: list[Callable[[], Awaitable[None]]] = [engine.dispose]
     redis = create_redis(settings.redis_url) if settings.use_redis else None
     if redis is not None:
         closers.append(redis.aclose)

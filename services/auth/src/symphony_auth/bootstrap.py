@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,7 @@ async def build(settings: AuthSettings, overrides: Overrides) -> Wiring:
     redis = create_redis(settings.redis_url) if settings.redis_url else None
     limiter = RedisRateLimiter(redis)
     providers = overrides.extra.get("identity_providers")
-    closers = [engine.dispose]
+    closers: list[Callable[[], Awaitable[None]]] = [engine.dispose]
     if providers is None and settings.providers():
         providers = HttpIdentityProviders(settings.providers())
         closers.append(providers.close)

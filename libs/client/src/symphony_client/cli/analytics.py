@@ -42,7 +42,7 @@ async def _schema(args: argparse.Namespace, config: ClientConfig) -> int:
             f"could not read the schema: {error.code().name}: {error.details()}"
         ) from None
     finally:
-        await channel.close()
+        await channel.close(None)
     if args.names:
         for event in schema.events:
             props = ", ".join(f"{p.name}{'' if p.required else '?'}" for p in event.properties)
