@@ -186,21 +186,21 @@ async def start_registry(
     signer = TestSigner()
     auth = FakeAuth()
     analytics = FakeAnalytics()
-    settings = RegistrySettings(
+    values: dict[str, Any] = {
         # RG-7 runs 300 concurrent downloads: more than the suite's small default pool.
-        db_pool_size=2,
-        db_max_overflow=30,
-        db_pool_timeout_seconds=30,
-        database_url=database_url,
-        redis_url=redis_url,
-        service_token=SERVICE_TOKEN,
-        page_token_secret="pages",
-        spool_dir=str(spool),
-        worker_poll_seconds=0.05,
-        outbox_interval_seconds=3600,
-        scan_retry_seconds=0.05,
-        **settings_kw,
-    )
+        "db_pool_size": 2,
+        "db_max_overflow": 30,
+        "db_pool_timeout_seconds": 30,
+        "database_url": database_url,
+        "redis_url": redis_url,
+        "service_token": SERVICE_TOKEN,
+        "page_token_secret": "pages",
+        "spool_dir": str(spool),
+        "worker_poll_seconds": 0.05,
+        "outbox_interval_seconds": 3600,
+        "scan_retry_seconds": 0.05,
+    }
+    settings = RegistrySettings(**{**values, **settings_kw})
     extra: dict[str, Any] = {"auth": auth, "analytics": analytics}
     if checks is not None:
         extra["checks"] = checks
