@@ -358,32 +358,27 @@ def _item(row: Any) -> Item:
     )
 
 
-def _device(row: Any) -> Device:
+def _device(row: Any, prefix: str = "") -> Device:
+    """A Device from a row whose device columns may carry a prefix (`d_` when joined)."""
+
+    def col(name: str) -> Any:
+        return getattr(row, prefix + name)
+
     return Device(
-        uid=row.uid,
-        display_name=row.display_name,
-        platform=row.platform,
-        excluded_collections=list(row.excluded_collections or []),
-        disabled=row.disabled,
-        create_time=row.create_time,
-        update_time=row.update_time,
-        last_seen_time=row.last_seen_time,
+        uid=col("uid"),
+        display_name=col("display_name"),
+        platform=col("platform"),
+        excluded_collections=list(col("excluded_collections") or []),
+        disabled=col("disabled"),
+        create_time=col("create_time"),
+        update_time=col("update_time"),
+        last_seen_time=col("last_seen_time"),
     )
 
 
 def _prefixed_device(row: Any) -> Device | None:
-    if row.d_uid is None:
-        return None
-    return Device(
-        uid=row.d_uid,
-        display_name=row.d_display_name,
-        platform=row.d_platform,
-        excluded_collections=list(row.d_excluded_collections or []),
-        disabled=row.d_disabled,
-        create_time=row.d_create_time,
-        update_time=row.d_update_time,
-        last_seen_time=row.d_last_seen_time,
-    )
+    """The joined device of a row (`d_` columns), or None when the join found none."""
+    return None if row.d_uid is None else _device(row, "d_")
 
 
 def _snapshot(row: Any) -> Snapshot:
