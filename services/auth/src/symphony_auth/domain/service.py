@@ -235,6 +235,19 @@ class AuthService:
             raise Unauthenticated("SESSION_REVOKED", "the session has ended; sign in again")
         return self._decorate(self._require_active(user, now)), session
 
+    async def _require_active_or_audit(
+        self, uow: Any, user: Any, now: datetime, caller: Any
+    ) -> None:
+        """Refuse a disabled, locked or deleted user at sign-in, recording the refusal."""
+        try:
+            self._require_active(user, now)
+        except DomainError as error:
+            await self._audit(
+                uow, user.id, AuditType.LOGIN_FAILED, caller, actor="", reason=error.reason.lower()
+            )
+            await uow.commit()
+            raise
+
     async def _audit(
         self,
         uow: AuthUnitOfWork,
@@ -754,19 +767,7 @@ class AuthService:
             raise invalid_credentials()
         async with self._uow() as uow:
             user = await uow.repo.get_user(user.id, for_update=True)
-            try:
-                self._require_active(user, now)
-            except DomainError as error:
-                await self._audit(
-                    uow,
-                    user.id,
-                    AuditType.LOGIN_FAILED,
-                    caller,
-                    actor="",
-                    reason=error.reason.lower(),
-                )
-                await uow.commit()
-                raise
+            await self._require_active_or_audit(uow, user, now, caller)
             if self.hasher.needs_rehash(user.password_hash or ""):
                 await uow.repo.update_user(user.id, now, password_hash=await self._hash(password))
             session, pair = await self._start_session(
@@ -1287,19 +1288,7 @@ class AuthService:
                     actor=f"users/{user.id}",
                     provider=provider,
                 )
-            try:
-                self._require_active(user, now)
-            except DomainError as error:
-                await self._audit(
-                    uow,
-                    user.id,
-                    AuditType.LOGIN_FAILED,
-                    caller,
-                    actor="",
-                    reason=error.reason.lower(),
-                )
-                await uow.commit()
-                raise
+            await self._require_active_or_audit(uow, user, now, caller)
             session, pair = await self._start_session(
                 uow,
                 user,
