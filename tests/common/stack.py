@@ -149,6 +149,21 @@ def stack(
         running.stop()
 
 
+@pytest.fixture(autouse=True)
+def _stack_outlives_each_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A stack child that dies during a test (a crash in native code, say) fails that test with
+    the child's last lines, instead of every later test failing without saying why."""
+    yield
+    if "stack" not in request.fixturenames:
+        return
+    running: RunningStack = request.getfixturevalue("stack")
+    if (child := running.supervisor.exited()) is not None:
+        pytest.fail(
+            f"{child.name} exited with code {child.poll()} during this test; "
+            f"last lines of {child.log_path}:\n{child.tail()}"
+        )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests that use ``stack`` (or live in tests/e2e) are ``e2e``; under ``--dist loadgroup``
     they all go to one worker, so only one stack starts per run."""

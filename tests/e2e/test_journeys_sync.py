@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import base64
 import json
+import random
+import socket
+import struct
 import threading
+import time
 import uuid
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -149,6 +154,43 @@ def test_push_conflict_get_and_changes_since_a_cursor(
     other = register(web, stack, "sync-other")
     assert _item(web, other, "settings", "settings.json").status_code == 404
     assert web.get("/v1/sync/changes", headers=other.auth).json()["changes"] == []
+
+
+def _drop_watch(gateway: str, path: str, token: str, after: float) -> None:
+    """Open a Watch stream as a browser would and vanish after ``after`` seconds: the socket is
+    reset (SO_LINGER 0), not closed politely, so the gateway cancels the call mid-flight."""
+    address = urlsplit(gateway)
+    with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
+        sock.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: {address.netloc}\r\n"
+            f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n".encode()
+        )
+        time.sleep(after)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def test_clients_dropping_watch_streams_at_any_moment_leave_sync_serving(
+    web: httpx.Client, stack: RunningStack
+) -> None:
+    """A stream dropped during replay, while caught up, or as it fails once crashed sync in
+    native code (the access log asked the released call for its peer)."""
+    user = register(web, stack, "dropper")
+    paths = [
+        "/v1/sync:watch",
+        "/v1/sync:watch?since=0",
+        "/v1/sync:watch?heartbeatInterval=0.001s",
+        "/v1/sync:watch?device=no-such-device&since=5",
+        "/v1/sync:watch?collections=settings&generation=100",
+    ]
+    rng = random.Random(4)
+    for _ in range(300):
+        _drop_watch(
+            stack.gateway_url, rng.choice(paths), user.access, rng.choice([0, 0, 0.005, 0.05])
+        )
+        assert stack.supervisor.exited() is None
+    time.sleep(0.5)
+    assert stack.supervisor.exited() is None
+    assert web.get("/v1/sync/changes", headers=user.auth).status_code == 200
 
 
 def test_watch_stream_receives_a_change_pushed_by_another_request(

@@ -45,14 +45,6 @@ SESSION_ENDING = frozenset(
 )
 
 
-# KNOWN CRASH, open bug: in the CI run of 2026-11-25 the sync service died with a segfault in
-# grpc's cygrpc (null pointer, kernel log) right as this run disconnected a Watch SSE stream
-# mid-handshake, twice in one run; every later call to sync then failed. Until the cause is
-# found the CI tier leaves Watch out, so one crash does not hide every other finding; the
-# nightly tier keeps it, and tests/e2e and tests/integration/sync still exercise Watch.
-CI_EXCLUDED = frozenset() if NIGHTLY else frozenset({"SyncService_Watch"})
-
-
 def _custom_methods(document: dict[str, Any]) -> list[str]:
     return [
         op["operationId"]

@@ -89,7 +89,7 @@ def _assert_clean(outcome: Outcome, expected_operations: int) -> None:
 def test_in3_every_operation_passes_every_check(
     stack: RunningStack, document: dict, tmp_path: Path
 ) -> None:
-    keep = set(operations(document)) - cfg.SESSION_ENDING - cfg.CI_EXCLUDED
+    keep = set(operations(document)) - cfg.SESSION_ENDING
     outcome = _run(
         stack, only(document, keep), ("alice", "bob"), tmp_path / "wfc.json", cfg.MAX_SECONDS
     )

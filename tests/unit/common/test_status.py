@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import base64
+
+import pytest
 from google.rpc import error_details_pb2
 
 from symphony_common.errors import (
@@ -65,8 +68,21 @@ def test_internal_reveals_only_request_id() -> None:
     assert unpack(status, error_details_pb2.ErrorInfo).reason == "INTERNAL"
 
 
-def test_huge_input_quoted_back_is_capped() -> None:
-    status = domain_error_status(not_found("device", "d" * 20_000), "sync.symphony.dev")
-    assert len(status.message) <= 1024
-    assert len(unpack(status, error_details_pb2.ResourceInfo).resource_name) <= 256
-    assert len(status.SerializeToString()) < 4096
+def trailer_bytes(status) -> int:
+    """What the status costs on the wire: grpc-message percent-encodes non-ASCII bytes and
+    grpc-status-details-bin carries the whole Status base64-encoded."""
+    message = sum(1 if b < 0x80 else 3 for b in status.message.encode())
+    return message + len(base64.b64encode(status.SerializeToString()))
+
+
+@pytest.mark.parametrize("char", ["d", "é", "😀"])
+def test_huge_input_quoted_back_fits_in_trailers(char: str) -> None:
+    name = char * 20_000
+    error = not_found("device", name, "DEVICE_NOT_FOUND")
+    error.metadata["device"] = name
+    status = domain_error_status(error, "sync.symphony.dev", "rid")
+    assert len(status.message.encode()) <= 512
+    assert status.message.endswith("…")
+    assert len(unpack(status, error_details_pb2.ResourceInfo).resource_name.encode()) <= 128
+    # gRPC refuses trailers over 8 KiB and substitutes its own RESOURCE_EXHAUSTED.
+    assert trailer_bytes(status) < 4096

@@ -343,6 +343,8 @@ class StackSettings:
             SYMPHONY_LOG_LEVEL=self.log_level,
             SYMPHONY_GATEWAY_PORT=str(self.ports.gateway),
             PYTHONUNBUFFERED="1",
+            # A crash in native code (grpc, psycopg) leaves the Python stacks in the child's log.
+            PYTHONFAULTHANDLER="1",
         )
         for svc in SERVICES:
             env[f"SYMPHONY_{svc.upper()}_GRPC_PORT"] = str(self.ports.grpc[svc])

@@ -4,6 +4,7 @@ in the call's own task (so context variables are per call)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -95,6 +96,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 
             async def single(request: Any, context: grpc.aio.ServicerContext) -> Any:
                 started = time.perf_counter()
+                peer = context.peer()
                 try:
                     await self._enter(context, method)
                     decoded = _decode_stream(request, decode) if streamed_in else decode(request)
@@ -103,7 +105,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                     await self._fail(exc, context, method)
                     raise
                 finally:
-                    self._leave(context, method, short, started)
+                    self._leave(context, method, short, started, peer)
 
             if handler.unary_unary:
                 return grpc.unary_unary_rpc_method_handler(single, **serializers)
@@ -114,16 +116,23 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 
         async def streaming(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             started = time.perf_counter()
+            # Read now: when the client goes away, grpc.aio closes this generator after the call
+            # is released, and asking the released call for its peer then crashes the process.
+            peer = context.peer()
+            cancelled = False
             try:
                 await self._enter(context, method)
                 decoded = _decode_stream(request, decode) if streams_in else decode(request)
                 async for item in stream(decoded, context):
                     yield item
+            except (GeneratorExit, asyncio.CancelledError):
+                cancelled = True
+                raise
             except BaseException as exc:
                 await self._fail(exc, context, method)
                 raise
             finally:
-                self._leave(context, method, short, started)
+                self._leave(context, method, short, started, peer, cancelled=cancelled)
 
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(streaming, **serializers)
@@ -190,10 +199,19 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         )
 
     def _leave(
-        self, context: grpc.aio.ServicerContext, method: str, short: str, started: float
+        self,
+        context: grpc.aio.ServicerContext,
+        method: str,
+        short: str,
+        started: float,
+        peer: str,
+        *,
+        cancelled: bool = False,
     ) -> None:
+        """Metrics and the access log line. Reads only what the context keeps in Python (the
+        code), never the underlying call, which may already be released."""
         elapsed = time.perf_counter() - started
-        code = _code_name(context)
+        code = "CANCELLED" if cancelled else _code_name(context)
         REQUESTS.labels(self.service, short, code).inc()
         LATENCY.labels(self.service, short).observe(elapsed)
         if log.isEnabledFor(logging.INFO):
@@ -203,7 +221,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                     "method": method,
                     "code": code,
                     "duration_ms": round(elapsed * 1000, 3),
-                    "peer": context.peer(),
+                    "peer": peer,
                 },
             )
 

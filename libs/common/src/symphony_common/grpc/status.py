@@ -12,13 +12,19 @@ from symphony_common.errors import Code, DomainError
 
 INTERNAL_REASON = "INTERNAL"
 # Errors often quote the input back ("namespace 'x' not found"); the caps keep a huge input
-# from turning into trailers larger than gRPC's metadata limit, which would lose the status.
-MAX_MESSAGE = 1024
-MAX_VALUE = 256
+# from turning into trailers larger than gRPC's 8 KiB metadata limit, which would lose the
+# status. They count UTF-8 bytes, not characters: grpc-message percent-encodes every
+# non-ASCII byte (3x) and the details travel again, base64-encoded, in grpc-status-details-bin.
+MAX_MESSAGE = 512
+MAX_VALUE = 128
 
 
 def _cap(text: str, limit: int = MAX_VALUE) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    encoded = text.encode()
+    if len(encoded) <= limit:
+        return text
+    # "…" is 3 bytes; errors="ignore" drops a character cut in half.
+    return encoded[: limit - 3].decode(errors="ignore") + "…"
 
 
 def _pack(message: Message) -> any_pb2.Any:
