@@ -19,18 +19,16 @@ from symphony_common.tokens import Authenticator
 
 
 async def main(port: int, tracing: bool) -> None:
-    interceptors = [
-        ServiceInterceptor("testing.symphony.dev", Authenticator(service_token="x"), "echo")
-    ]
-    if tracing:
-        interceptors += tracing_interceptors()
     runtime = create_server(
         ServiceSettings(service_name="echo", log_level="WARNING"),
         register=lambda s: echo_service_pb2_grpc.add_EchoServiceServicer_to_server(
             EchoServicer(), s
         ),
         service_names=[echo_service_pb2.DESCRIPTOR.services_by_name["EchoService"].full_name],
-        interceptors=interceptors,
+        service_interceptor=ServiceInterceptor(
+            "testing.symphony.dev", Authenticator(service_token="x"), "echo"
+        ),
+        interceptors=tracing_interceptors() if tracing else [],
         port=port,
     )
     await runtime.start()

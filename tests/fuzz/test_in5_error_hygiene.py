@@ -18,7 +18,7 @@ from google.rpc import error_details_pb2, status_pb2
 
 from symphony.testing.v1 import echo_service_pb2, echo_service_pb2_grpc
 from symphony_common.errors import invalid_field, not_found
-from symphony_common.grpc.interceptors import ServiceInterceptor
+from symphony_common.grpc.interceptors import ServiceInterceptor, WrappingRegistrar
 from symphony_common.tokens import Authenticator
 from tests.fuzz.strategies import LEAK_MARKERS
 
@@ -64,10 +64,11 @@ async def channels() -> AsyncIterator[dict[str, grpc.aio.Channel]]:
         ("failing", FailingEcho()),
         ("bare", echo_service_pb2_grpc.EchoServiceServicer()),
     ):
-        server = grpc.aio.server(
-            interceptors=[ServiceInterceptor(DOMAIN, authenticator, "testing")]
+        server = grpc.aio.server()
+        echo_service_pb2_grpc.add_EchoServiceServicer_to_server(
+            servicer,
+            WrappingRegistrar(server, ServiceInterceptor(DOMAIN, authenticator, "testing")),
         )
-        echo_service_pb2_grpc.add_EchoServiceServicer_to_server(servicer, server)
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
         servers.append(server)

@@ -114,7 +114,8 @@ async def start_service(
         settings,
         register=wiring.register,
         service_names=wiring.service_names,
-        interceptors=[interceptor, *(tracing_interceptors() if settings.tracing else [])],
+        service_interceptor=interceptor,
+        interceptors=tracing_interceptors() if settings.tracing else [],
         readiness=wiring.readiness,
         port=port,
     )

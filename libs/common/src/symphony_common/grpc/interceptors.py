@@ -1,6 +1,7 @@
 """The server interceptor chain: request id → access log and metrics → authentication →
-domain error mapping. One interceptor wraps every handler kind so each step runs once per call
-in the call's own task (so context variables are per call)."""
+domain error mapping. One interceptor wraps every handler kind, once, as the service registers
+it; each step then runs once per call in the call's own task (so context variables are per
+call)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -49,6 +50,12 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 Authenticate = Callable[[dict[str, str], str], Awaitable[Principal]]
 
 
+def _logged_peer(context: grpc.aio.ServicerContext) -> str:
+    """The peer for the access log, read as the call starts (see `streaming`); a C call, so
+    skipped when the log is off."""
+    return context.peer() if log.isEnabledFor(logging.INFO) else ""
+
+
 def _code_name(context: grpc.aio.ServicerContext) -> str:
     code = context.code()
     if code is None:
@@ -58,28 +65,17 @@ def _code_name(context: grpc.aio.ServicerContext) -> str:
     return grpc.StatusCode(code).name if isinstance(code, tuple) else str(code)
 
 
-class ServiceInterceptor(grpc.aio.ServerInterceptor):
-    """`domain` is the error domain (`auth.symphony.dev`); `authenticate` turns call metadata
-    into a `Principal` or raises `Unauthenticated`."""
+class ServiceInterceptor:
+    """Wraps a service's method handlers (see `WrappingRegistrar`). `domain` is the error
+    domain (`auth.symphony.dev`); `authenticate` turns call metadata into a `Principal` or
+    raises `Unauthenticated`."""
 
     def __init__(self, domain: str, authenticate: Authenticate, service: str) -> None:
         self.domain = domain
         self.authenticate = authenticate
         self.service = service
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method or ""
-        # Health and reflection are infrastructure: no auth, no access log.
-        if handler is None or method.startswith(("/grpc.health.", "/grpc.reflection.")):
-            return handler
-        return self._wrap(handler, method)
-
-    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+    def wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         """The same steps around each of the four handler kinds: the request side (one message
         or an iterator) is passed through untouched, the response side is awaited or iterated."""
         short = method.rsplit("/", 1)[-1]
@@ -96,7 +92,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 
             async def single(request: Any, context: grpc.aio.ServicerContext) -> Any:
                 started = time.perf_counter()
-                peer = context.peer()
+                peer = _logged_peer(context)
                 try:
                     await self._enter(context, method)
                     decoded = _decode_stream(request, decode) if streamed_in else decode(request)
@@ -118,7 +114,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             started = time.perf_counter()
             # Read now: when the client goes away, grpc.aio closes this generator after the call
             # is released, and asking the released call for its peer then crashes the process.
-            peer = context.peer()
+            peer = _logged_peer(context)
             cancelled = False
             try:
                 await self._enter(context, method)
@@ -275,3 +271,56 @@ def _chain(exc: BaseException) -> list[BaseException]:
         seen.append(current)
         current = current.__cause__ or current.__context__
     return seen
+
+
+class WrappingRegistrar:
+    """What a service's `register` sees in place of the server: each method handler that the
+    generated `add_*_to_server` functions hand over is wrapped by the service interceptor once,
+    at registration. Same steps as `intercept_service`, without grpc.aio's per-call interceptor
+    machinery (a handler lookup and an extra coroutine per call, ~10% of a small call's CPU)."""
+
+    def __init__(self, server: grpc.aio.Server, interceptor: ServiceInterceptor) -> None:
+        self._server = server
+        self._interceptor = interceptor
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+
+    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._interceptor.wrap(handler, method)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
+        self._server.add_generic_rpc_handlers([_WrappedGeneric(h, self._wrap) for h in handlers])
+
+    def add_registered_method_handlers(
+        self, service_name: str, method_handlers: dict[str, grpc.RpcMethodHandler]
+    ) -> None:
+        # Not in the grpc-stubs typing of Server yet; grpcio has had it since 1.63.
+        self._server.add_registered_method_handlers(  # type: ignore[attr-defined]
+            service_name,
+            {
+                name: self._wrap(handler, f"/{service_name}/{name}")
+                for name, handler in method_handlers.items()
+            },
+        )
+
+
+class _WrappedGeneric(grpc.GenericRpcHandler):
+    def __init__(
+        self,
+        inner: grpc.GenericRpcHandler,
+        wrap: Callable[[grpc.RpcMethodHandler, str], grpc.RpcMethodHandler],
+    ) -> None:
+        self._inner = inner
+        self._wrap = wrap
+
+    def service(
+        self, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler | None:
+        handler = self._inner.service(handler_call_details)
+        if handler is None:
+            return None
+        return self._wrap(handler, handler_call_details.method or "")

@@ -9,6 +9,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -16,6 +17,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from symphony_common.config import ServiceSettings
+from symphony_common.grpc.interceptors import ServiceInterceptor, WrappingRegistrar
 
 log = logging.getLogger(__name__)
 
@@ -119,15 +121,22 @@ def create_server(
     *,
     register: Callable[[grpc.aio.Server], None],
     service_names: Iterable[str],
+    service_interceptor: ServiceInterceptor | None = None,
     interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
     readiness: ReadinessCheck | None = None,
     port: int | None = None,
 ) -> ServiceRuntime:
-    """Build (not start) a server. `register` adds the service's servicers; `service_names`
-    are their full names, published through health and reflection. `port=0` picks a free one."""
+    """Build (not start) a server. `register` adds the service's servicers, whose handlers
+    `service_interceptor` wraps as they are registered (health and reflection stay bare);
+    `interceptors` run around every call, outside it. `service_names` are the servicers' full
+    names, published through health and reflection. `port=0` picks a free one."""
     names = list(service_names)
     server = grpc.aio.server(interceptors=list(interceptors), options=server_options(settings))
-    register(server)
+    register(
+        server
+        if service_interceptor is None
+        else cast(grpc.aio.Server, WrappingRegistrar(server, service_interceptor))
+    )
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(
