@@ -193,6 +193,60 @@ def test_clients_dropping_watch_streams_at_any_moment_leave_sync_serving(
     assert web.get("/v1/sync/changes", headers=user.auth).status_code == 200
 
 
+def _watch_until_caught_up(
+    stack: RunningStack, user: WebUser, **headers: str
+) -> list[tuple[str | None, dict]]:
+    """(SSE id, event) pairs of a Watch stream up to its CAUGHT_UP event."""
+    received: list[tuple[str | None, dict]] = []
+    with (
+        httpx.Client(base_url=stack.gateway_url, timeout=30) as client,
+        client.stream(
+            "GET", "/v1/sync:watch", headers={**user.auth, "accept": "text/event-stream", **headers}
+        ) as stream,
+    ):
+        assert stream.status_code == 200, stream.read()
+        event_id = None
+        for line in stream.iter_lines():
+            if line.startswith("id: "):
+                event_id = line[4:]
+            elif line.startswith("data:"):
+                event = json.loads(line[5:])
+                received.append((event_id, event))
+                event_id = None
+                if event["type"] == "WATCH_EVENT_TYPE_CAUGHT_UP":
+                    return received
+    raise AssertionError(f"the stream ended before CAUGHT_UP: {received}")
+
+
+def test_a_browser_reconnecting_with_last_event_id_resumes_after_it(
+    web: httpx.Client, stack: RunningStack
+) -> None:
+    """EventSource reconnects by itself and sends the last `id:` it saw; the feed then replays
+    only what came after it."""
+    user = register(web, stack, "resume")
+
+    def push(key: str) -> None:
+        change = {"collection": "ui_state", "key": key, "value": _b64("{}"), "contentType": "x"}
+        pushed = _push(web, user, change)
+        assert pushed.status_code == 200, pushed.text
+
+    push("first.json")
+    seen = _watch_until_caught_up(stack, user)
+    (last_id, event), *_ = [(i, e) for i, e in seen if e.get("changes")]
+    assert [c["key"] for c in event["changes"]] == ["first.json"]
+    assert last_id is not None and int(last_id) == int(event["cursor"])
+
+    push("second.json")  # while the browser is away
+    resumed = _watch_until_caught_up(stack, user, **{"last-event-id": last_id})
+    assert [c["key"] for _, e in resumed for c in e.get("changes", [])] == ["second.json"]
+
+    refused = web.get(
+        "/v1/sync:watch", headers={**user.auth, "last-event-id": "not-an-id"}, timeout=10
+    )
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["details"][0]["metadata"]["field"] == "Last-Event-ID"
+
+
 def test_watch_stream_receives_a_change_pushed_by_another_request(
     web: httpx.Client, stack: RunningStack
 ) -> None:

@@ -48,7 +48,14 @@ _STATUS_OF_HTTP = {
     503: grpc.StatusCode.UNAVAILABLE,
 }
 
-CORS_ALLOW_HEADERS = ["authorization", "content-type", "x-request-id", "traceparent", "tracestate"]
+CORS_ALLOW_HEADERS = [
+    "authorization",
+    "content-type",
+    "x-request-id",
+    "traceparent",
+    "tracestate",
+    "last-event-id",
+]
 CORS_EXPOSE_HEADERS = ["x-request-id", "retry-after", "www-authenticate"]
 
 

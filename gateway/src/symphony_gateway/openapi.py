@@ -311,6 +311,11 @@ def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
             }
         }
         description = "A stream of Server-Sent Events; each `data:` line is one message."
+        if route.resume is not None:
+            description += (
+                f" Each event's `id:` is its `{route.resume.response_field}`; reconnecting with "
+                f"`Last-Event-ID` resumes after it (as `{route.resume.request_field}`)."
+            )
     else:
         content = {"application/json": {"schema": response_schema}}
         description = "OK"

@@ -87,7 +87,7 @@ class Transcoder:
         route, found = self.router.match(scope["method"], path)
 
         content_length = None
-        authorization = traceparent = tracestate = forwarded = user_agent = None
+        authorization = traceparent = tracestate = forwarded = user_agent = last_event_id = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 authorization = value.decode("latin-1")
@@ -101,6 +101,8 @@ class Transcoder:
                 forwarded = value.decode("latin-1")
             elif name == b"user-agent":
                 user_agent = value.decode("latin-1")
+            elif name == b"last-event-id":
+                last_event_id = value.decode("latin-1")
 
         message = route.request_cls()
         body_obj = None
@@ -120,6 +122,8 @@ class Transcoder:
             route.query.apply(message, query_string)
         if body_obj is not None and route.body.update_mask is not None:
             route.body.derive_update_mask(message, body_obj)
+        if route.resume is not None and last_event_id:
+            _resume_from(message, route.resume.request_field, last_event_id)
 
         metadata: list[tuple[str, str]] = [("x-request-id", request_id)]
         if authorization is not None:
@@ -254,14 +258,12 @@ class Transcoder:
         watcher = asyncio.ensure_future(watch())
         await send({"type": "http.response.start", "status": 200, "headers": list(_SSE_HEADERS)})
         try:
+            resume = route.resume
             while item is not grpc.aio.EOF:  # type: ignore[attr-defined]
-                await send(
-                    {
-                        "type": "http.response.body",
-                        "body": b"data: " + self._render(route, item) + b"\n\n",
-                        "more_body": True,
-                    }
-                )
+                event = b"data: " + self._render(route, item) + b"\n\n"
+                if resume is not None and (cursor := getattr(item, resume.response_field)):
+                    event = b"id: %d\n" % cursor + event
+                await send({"type": "http.response.body", "body": event, "more_body": True})
                 item = await call.read()
         except grpc.aio.AioRpcError as error:
             if not disconnected.is_set():
@@ -280,6 +282,23 @@ class Transcoder:
             watcher.cancel()
         if not disconnected.is_set():
             await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _resume_from(message: Any, field: str, last_event_id: str) -> None:
+    """A reconnecting EventSource's Last-Event-ID becomes the stream's starting point, unless
+    the query already chose one."""
+    if getattr(message, field):
+        return
+    try:
+        value = int(last_event_id)
+    except ValueError:
+        raise bad_request(
+            "Last-Event-ID must be an event id this stream sent.", "Last-Event-ID"
+        ) from None
+    try:
+        setattr(message, field, value)
+    except ValueError:
+        raise bad_request("Last-Event-ID is out of range.", "Last-Event-ID") from None
 
 
 def too_large(limit: int) -> GatewayError:

@@ -27,6 +27,35 @@ log = logging.getLogger(__name__)
 
 _KEY_DEPTH = 2
 
+# Server-Sent Events resume, by the contracts' naming convention: a stream whose messages carry
+# an integer `cursor` and whose request takes `since` sends each event with `id: <cursor>`, and a
+# browser reconnecting with `Last-Event-ID` gets `since` filled from it (unless the query set it).
+RESUME_REQUEST_FIELD = "since"
+RESUME_RESPONSE_FIELD = "cursor"
+_INTEGER_TYPES = frozenset(
+    {FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_INT32}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """How a stream resumes: which request field takes Last-Event-ID, which response field is
+    each event's id."""
+
+    request_field: str
+    response_field: str
+
+
+def resume_of(method: MethodDescriptor) -> Resume | None:
+    if not method.server_streaming:
+        return None
+    since = method.input_type.fields_by_name.get(RESUME_REQUEST_FIELD)
+    cursor = method.output_type.fields_by_name.get(RESUME_RESPONSE_FIELD)
+    for f in (since, cursor):
+        if f is None or f.type not in _INTEGER_TYPES or f.is_repeated:
+            return None
+    return Resume(RESUME_REQUEST_FIELD, RESUME_RESPONSE_FIELD)
+
 
 @dataclass(eq=False, slots=True)
 class Route:
@@ -47,6 +76,7 @@ class Route:
     response_field: str | None
     operation_id: str
     encode: Encoder  # response message → JSON-ready object
+    resume: Resume | None = None
     call: Any = field(default=None)  # the multi-callable, bound on first use
 
     @property
@@ -91,6 +121,7 @@ def build_route(
         response_field=response_field,
         operation_id=operation_id,
         encode=encoder_for(method.output_type),
+        resume=resume_of(method),
     )
 
 
