@@ -29,6 +29,7 @@ from google.protobuf import struct_pb2, timestamp_pb2
 
 from symphony.analytics.v1 import analytics_service_pb2, analytics_service_pb2_grpc, resources_pb2
 from symphony_client.config import ClientConfig
+from symphony_client.errors import details_of
 
 MAX_BATCH_EVENTS = 500
 MAX_BATCH_BYTES = 1024 * 1024 - 16 * 1024  # headroom for the request's own framing
@@ -322,7 +323,8 @@ class AnalyticsBuffer:
                     ):
                         limit = max(1, limit // 2)
                         continue
-                    retry_after = _retry_after(error)
+                    hint = details_of(error).retry_after
+                    retry_after = 1.0 if hint is None else hint
                     return FlushResult(
                         sent,
                         accepted,
@@ -358,22 +360,6 @@ class AnalyticsBuffer:
             await self._channel.close(None)
             self._channel = None
         self.close()
-
-
-def _retry_after(error: grpc.aio.AioRpcError) -> float:
-    try:
-        from google.rpc import error_details_pb2
-        from grpc_status import rpc_status
-
-        status = rpc_status.from_call(error)  # type: ignore[arg-type]
-        for detail in status.details if status else ():
-            if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
-                info = error_details_pb2.RetryInfo()
-                detail.Unpack(info)
-                return info.retry_delay.seconds + info.retry_delay.nanos / 1e9
-    except Exception:  # noqa: S110 - a missing hint only means the default backoff
-        pass
-    return 1.0
 
 
 __all__ = ["AnalyticsBuffer", "FlushResult", "current_platform", "env_opted_out", "time"]

@@ -6,15 +6,15 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import grpc
 from google.protobuf import duration_pb2
-from google.rpc import error_details_pb2, status_pb2
 
 from symphony.auth.v1 import auth_service_pb2 as pb
 from symphony.auth.v1 import auth_service_pb2_grpc
 from symphony.auth.v1 import resources_pb2 as rpb
+from symphony_client.errors import details_of
 
 
 @dataclass(frozen=True)
@@ -41,27 +41,8 @@ class AuthError(Exception):
 
     @classmethod
     def from_rpc(cls, error: grpc.aio.AioRpcError) -> AuthError:
-        reason, retry = "", None
-        for detail in _status_of(error).details:
-            if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-                info = error_details_pb2.ErrorInfo()
-                detail.Unpack(info)
-                reason = info.reason
-            elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
-                delay = error_details_pb2.RetryInfo()
-                detail.Unpack(delay)
-                retry = delay.retry_delay.ToTimedelta().total_seconds()
-        return cls(error.code(), reason, error.details() or "", retry)
-
-
-def _status_of(error: grpc.aio.AioRpcError) -> status_pb2.Status:
-    """The google.rpc.Status the server put in the `grpc-status-details-bin` trailer (empty
-    when there is none)."""
-    # At run time an AioRpcError's trailers are a grpc.aio.Metadata; grpc-stubs only declare the
-    # synchronous Call's tuple of metadata items.
-    trailers = cast("grpc.aio.Metadata | None", error.trailing_metadata())
-    value = trailers.get("grpc-status-details-bin") if trailers is not None else None
-    return status_pb2.Status.FromString(value) if isinstance(value, bytes) else status_pb2.Status()
+        details = details_of(error)
+        return cls(error.code(), details.reason, error.details() or "", details.retry_after)
 
 
 class DeviceLoginDenied(AuthError):

@@ -21,8 +21,8 @@ from typing import Any
 import grpc
 
 from symphony_client.config import ClientConfig
+from symphony_client.errors import error_reason
 from symphony_client.sync import SyncEngine
-from symphony_client.sync.engine import error_reason
 
 
 def _cli_error(message: str) -> Exception:

@@ -25,10 +25,9 @@ from typing import Any
 
 import grpc
 from google.protobuf import duration_pb2
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from symphony.sync.v1 import resources_pb2, sync_service_pb2, sync_service_pb2_grpc
+from symphony_client.errors import details_of, error_reason
 from symphony_client.sync.store import Batch, ConflictCopy, LocalItem, LocalStore, RemoteItem
 
 log = logging.getLogger(__name__)
@@ -110,16 +109,6 @@ TokenSource = str | Callable[[], str | Awaitable[str]]
 def keep_server(conflict: Conflict) -> Resolution:
     """The default: the server's value wins; the local one is kept as a conflict copy."""
     return KEEP_SERVER
-
-
-def error_reason(error: grpc.aio.AioRpcError) -> str:
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
-    for detail in status.details if status else ():
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            return info.reason
-    return ""
 
 
 def _remote(item: resources_pb2.Item) -> RemoteItem:
@@ -593,7 +582,13 @@ class SyncEngine:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
-    async def _backoff(self, attempt: int) -> None:
+    async def _backoff(self, attempt: int, error: grpc.aio.AioRpcError | None = None) -> None:
+        """Exponential with jitter. The first retry follows the server's RetryInfo when it
+        sent one: a draining replica says 0 s (SHUTTING_DOWN), and another replica answers."""
+        hint = details_of(error).retry_after if error is not None and attempt == 0 else None
+        if hint is not None:
+            await asyncio.sleep(min(hint, self.retry_max))
+            return
         delay = min(self.retry_max, self.retry_initial * (2 ** min(attempt, 10)))
         await asyncio.sleep(delay * (0.5 + random.random() / 2))
 
@@ -608,7 +603,7 @@ class SyncEngine:
                 return
             except grpc.aio.AioRpcError as error:
                 self.last_error = f"{error.code().name} {error_reason(error)}"
-                await self._backoff(attempt)
+                await self._backoff(attempt, error)
                 attempt += 1
         watcher = asyncio.create_task(self._watch_loop())
         try:
@@ -625,7 +620,7 @@ class SyncEngine:
                     if error.code() not in RETRYABLE:
                         log.warning("sync step failed", extra={"code": error.code().name})
                     self.last_error = f"{error.code().name} {error_reason(error)}"
-                    await self._backoff(attempt)
+                    await self._backoff(attempt, error)
                     attempt += 1
                     continue
                 with contextlib.suppress(TimeoutError):
@@ -645,5 +640,5 @@ class SyncEngine:
                 return
             except grpc.aio.AioRpcError as error:
                 self.last_error = f"{error.code().name} {error_reason(error)}"
-                await self._backoff(attempt)
+                await self._backoff(attempt, error)
                 attempt += 1
