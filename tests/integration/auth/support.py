@@ -239,6 +239,23 @@ class AuthHarness:
             result = await conn.execute(text(statement), params)
             return list(result) if result.returns_rows else []
 
+    async def lock(self, user_id: str, until: datetime) -> None:
+        """Lock an account as a lockout would (no RPC sets the state in v1): through the
+        service's own unit of work, whose commit every replica's session cache hears about."""
+        async with self.service._uow() as uow:
+            await uow.repo.update_user(
+                user_id, self.clock(), state="locked", lock_expire_time=until
+            )
+            await uow.commit()
+
+    async def admin(self) -> Account:
+        """The administrator (email in SYMPHONY_AUTH_ADMIN_EMAILS), registered once per
+        database, signed in."""
+        exists = await self.sql("SELECT 1 FROM auth.users WHERE lower(email) = :e", e=ADMIN_EMAIL)
+        if not exists:
+            return await self.signed_up(email=ADMIN_EMAIL)
+        return await self.login(Account(ADMIN_EMAIL, GOOD_PASSWORD))
+
 
 @pytest.fixture(scope="session")
 def auth_database_url(database_url: str) -> str:

@@ -10,7 +10,6 @@ from symphony.auth.v1 import auth_internal_service_pb2 as ipb
 from symphony.auth.v1 import auth_service_pb2 as pb
 from symphony.auth.v1 import resources_pb2 as rpb
 from tests.integration.auth.support import AuthHarness, expect_error
-from tests.integration.auth.test_grant_matrix import admin_account
 
 
 async def test_profile_update_with_etag(auth: AuthHarness) -> None:
@@ -58,7 +57,7 @@ async def test_profile_update_with_etag(auth: AuthHarness) -> None:
 
 
 async def test_admin_disable_enable_and_au14(auth: AuthHarness) -> None:
-    admin = await admin_account(auth)
+    admin = await auth.admin()
     account = await auth.signed_up()
     await expect_error(
         auth.stub.DisableUser(

@@ -13,23 +13,19 @@ from symphony.auth.v1 import auth_internal_service_pb2 as ipb
 from symphony.auth.v1 import auth_service_pb2 as pb
 from symphony.auth.v1 import resources_pb2 as rpb
 from symphony_auth.domain.service import ISSUING_PATHS
-from tests.integration.auth.support import ADMIN_EMAIL, Account, AuthHarness, expect_error
+from tests.integration.auth.support import Account, AuthHarness, expect_error
 
 STATES = ("disabled", "locked", "deleted", "password_changed")
 
 
 async def make_state(auth: AuthHarness, account: Account, state: str) -> None:
     if state == "disabled":
-        admin = await admin_account(auth)
+        admin = await auth.admin()
         await auth.stub.DisableUser(
             pb.DisableUserRequest(name=f"users/{account.user_id}"), metadata=admin.bearer()
         )
     elif state == "locked":
-        await auth.sql(
-            "UPDATE auth.users SET state = 'locked', lock_expire_time = :t WHERE id = :id",
-            t=datetime.now(UTC) + timedelta(hours=1),
-            id=account.user_id,
-        )
+        await auth.lock(account.user_id, datetime.now(UTC) + timedelta(hours=1))
     elif state == "deleted":
         await auth.stub.DeleteCurrentUser(pb.DeleteCurrentUserRequest(), metadata=account.bearer())
     elif state == "password_changed":
@@ -42,16 +38,6 @@ async def make_state(auth: AuthHarness, account: Account, state: str) -> None:
             ),
             metadata=fresh.bearer(),
         )
-
-
-async def admin_account(auth: AuthHarness) -> Account:
-    """The administrator (email in SYMPHONY_AUTH_ADMIN_EMAILS), registered once per database."""
-    exists = await auth.sql("SELECT 1 FROM auth.users WHERE lower(email) = :e", e=ADMIN_EMAIL)
-    if not exists:
-        return await auth.signed_up(email=ADMIN_EMAIL)
-    from tests.integration.auth.support import GOOD_PASSWORD
-
-    return await auth.login(Account(ADMIN_EMAIL, GOOD_PASSWORD))
 
 
 Path = Callable[[AuthHarness, Account, dict], Awaitable[None]]

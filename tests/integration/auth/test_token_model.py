@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from symphony.auth.v1 import auth_internal_service_pb2 as ipb
 from symphony.auth.v1 import auth_service_pb2 as pb
 from tests.integration.auth.support import NIGHTLY, Account, harness, make_settings
-from tests.integration.auth.test_grant_matrix import admin_account
 
 PASSWORDS = ("first model passphrase", "second model passphrase")
 
@@ -50,7 +49,7 @@ async def test_au15_model_and_server_agree(isolated_database_url: str, redis_url
         request_rate_limit=100_000,
     )
     async with harness(cheap) as h:
-        admin = await admin_account(h)
+        admin = await h.admin()
 
         async def run(ops: list[tuple[str, int]]) -> None:
             user = await h.register(password=PASSWORDS[0])

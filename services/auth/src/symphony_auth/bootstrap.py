@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from symphony.auth.v1 import (
     auth_service_pb2,
     auth_service_pb2_grpc,
 )
+from symphony_auth.adapters.changes import LocalChangeBus, RedisChangeBus
 from symphony_auth.adapters.mail import OutboxWorker, make_mailer
 from symphony_auth.adapters.oidc import HttpIdentityProviders
 from symphony_auth.adapters.peers import GrpcPeerNotifier
@@ -32,6 +33,7 @@ from symphony_auth.db.unit_of_work import SqlAuthUnitOfWork
 from symphony_auth.domain.keys import KeyCipher, KeyStore
 from symphony_auth.domain.passwords import Argon2Hasher
 from symphony_auth.domain.service import AuthService, Policy, utcnow
+from symphony_auth.domain.session_cache import SessionCache
 from symphony_common.context import Principal
 from symphony_common.db.engine import create_engine, database_ready
 from symphony_common.peers import make_authenticator
@@ -92,8 +94,16 @@ async def build(settings: AuthSettings, overrides: Overrides) -> Wiring:
         pool_timeout=settings.db_pool_timeout_seconds,
     )
 
+    redis = create_redis(settings.redis_url) if settings.redis_url else None
+    sessions = SessionCache(settings.session_cache_seconds, settings.session_cache_size)
+    bus = (
+        RedisChangeBus(sessions, redis, settings.redis_url)
+        if redis is not None
+        else LocalChangeBus(sessions)
+    )
+
     def uow(*, read_only: bool = False) -> SqlAuthUnitOfWork:
-        return SqlAuthUnitOfWork(engine, read_only=read_only)
+        return SqlAuthUnitOfWork(engine, read_only=read_only, on_commit=bus.changed)
 
     clock = overrides.extra.get("clock", utcnow)
     cipher = KeyCipher(settings.key_encryption_key)
@@ -108,7 +118,6 @@ async def build(settings: AuthSettings, overrides: Overrides) -> Wiring:
     )
     await keys.maintain()  # the first key on a fresh database; replicas share it
 
-    redis = create_redis(settings.redis_url) if settings.redis_url else None
     limiter = RedisRateLimiter(redis)
     providers = overrides.extra.get("identity_providers")
     closers: list[Callable[[], Awaitable[None]]] = [engine.dispose]
@@ -131,6 +140,7 @@ async def build(settings: AuthSettings, overrides: Overrides) -> Wiring:
         providers=providers,
         policy=policy_from(settings, cipher),
         clock=clock,
+        sessions=sessions,
     )
 
     async def introspect(token: str) -> Principal:
@@ -158,6 +168,10 @@ async def build(settings: AuthSettings, overrides: Overrides) -> Wiring:
         closers.append(peers.close)
     mailer = overrides.extra.get("mailer") or make_mailer(settings.smtp_url, settings.smtp_from)
     worker = OutboxWorker(uow, mailer, peers, clock, settings.outbox_poll_seconds)
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = [
+        worker.run,
+        lambda: _every(60.0, keys.maintain, "signing key maintenance"),
+    ]
     if redis is not None:
 
         async def close_redis() -> None:
@@ -165,6 +179,9 @@ async def build(settings: AuthSettings, overrides: Overrides) -> Wiring:
                 await redis.aclose()
 
         closers.append(close_redis)
+    if isinstance(bus, RedisChangeBus):
+        background.append(bus.run)
+        closers.append(bus.close)
 
     caller_info = CallerInfo(settings.trusted_proxies.split(","))
 
@@ -181,10 +198,10 @@ async def build(settings: AuthSettings, overrides: Overrides) -> Wiring:
         service_names=SERVICE_NAMES,
         authenticator=authenticator,
         readiness=lambda: database_ready(engine),
-        background=[worker.run, lambda: _every(60.0, keys.maintain, "signing key maintenance")],
+        background=background,
         closers=closers,
         service=service,
-        parts={"outbox": worker, "keys": keys, "limiter": limiter},
+        parts={"outbox": worker, "keys": keys, "limiter": limiter, "sessions": sessions},
     )
     return wiring
 

@@ -12,6 +12,7 @@
 | SYMPHONY_AUTH_KEY_PUBLISH_LEAD_SECONDS | 600 | how long a next key is published before it signs |
 | SYMPHONY_AUTH_WEBSITE_URL | http://127.0.0.1:8080 | base of verification, reset and device links |
 | SYMPHONY_AUTH_TRUSTED_PROXIES | 127.0.0.1/32,::1/128 | peers whose `x-forwarded-for` is believed |
+| SYMPHONY_AUTH_SESSION_CACHE_SECONDS / _SIZE | 5 / 10000 | GetCurrentUser's session cache |
 | SMTP_URL | "" | `smtp://user:pass@host:port` (or `smtps://`); the log when empty |
 | SMTP_FROM | no-reply@symphony.dev | sender of the account emails |
 """
@@ -90,6 +91,12 @@ class AuthSettings(ServiceSettings):
     argon2_parallelism: int = 1
     # How often the email and peer outbox is sent.
     outbox_poll_seconds: float = 1.0
+    # How long a replica answers GetCurrentUser from memory (seconds; 0: always from the
+    # database). A write on any replica ends it at once through Redis; while Redis is down
+    # nothing is kept, so this bounds only a change message that was lost.
+    session_cache_seconds: float = 5.0
+    # Most sessions that memory holds per replica.
+    session_cache_size: int = 10000
 
     # SMTP server for emails (smtp://user:pass@host:port); unset: emails go to the log.
     smtp_url: str = shared("SMTP_URL", "")  # type: ignore[assignment]

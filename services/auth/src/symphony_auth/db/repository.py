@@ -162,6 +162,10 @@ def _is_uuid(value: str) -> bool:
 class SqlAuthRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
+        # What this transaction wrote to users and sessions: the unit of work announces it on
+        # commit so session caches forget it (every such write goes through a method below).
+        self.changed_users: set[str] = set()
+        self.changed_sessions: set[str] = set()
 
     async def _exec(
         self,
@@ -231,6 +235,7 @@ class SqlAuthRepository:
         )
 
     async def update_user(self, user_id: str, now: datetime, **fields: Any) -> None:
+        self.changed_users.add(user_id)
         sets = ", ".join(f"{k} = :{k}" for k in fields)
         await self._exec(
             f"UPDATE auth.users SET {sets}, update_time = :now, version = version + 1 WHERE id = "
@@ -239,6 +244,7 @@ class SqlAuthRepository:
         )
 
     async def erase_user(self, user_id: str, now: datetime) -> None:
+        self.changed_users.add(user_id)
         await self._exec(
             "UPDATE auth.users SET email = NULL, email_verified = false, display_name = '', "
             "password_hash = NULL, state = 'deleted', lock_expire_time = NULL, delete_time = :now, "
@@ -274,6 +280,7 @@ class SqlAuthRepository:
     async def insert_identity(
         self, provider: str, subject: str, user_id: str, email: str | None, now: datetime
     ) -> None:
+        self.changed_users.add(user_id)  # the user's identity providers
         await self._exec(
             "INSERT INTO auth.identities (provider, subject, user_id, email, create_time) "
             "VALUES (:p, :s, :u, :e, :now) ON CONFLICT DO NOTHING",
@@ -326,6 +333,7 @@ class SqlAuthRepository:
     async def touch_session(
         self, session_id: str, now: datetime, idle_expire: datetime, address: str, agent: str
     ) -> None:
+        self.changed_sessions.add(session_id)
         await self._exec(
             "UPDATE auth.sessions SET last_use_time = :now, idle_expire_time = least(:idle, "
             "absolute_expire_time), "
@@ -335,6 +343,7 @@ class SqlAuthRepository:
         )
 
     async def revoke_session(self, session_id: str, now: datetime, reason: str) -> bool:
+        self.changed_sessions.add(session_id)
         result = await self._exec(
             "UPDATE auth.sessions SET revoke_time = :now, revoke_reason = :reason "
             "WHERE id = :id AND revoke_time IS NULL",
@@ -345,6 +354,7 @@ class SqlAuthRepository:
     async def revoke_user_sessions(
         self, user_id: str, now: datetime, reason: str, *, except_session: str = ""
     ) -> int:
+        self.changed_users.add(user_id)  # and with it every session of the user
         result = await self._exec(
             "UPDATE auth.sessions SET revoke_time = :now, revoke_reason = :reason WHERE user_id = "
             ":u "

@@ -46,6 +46,7 @@ from symphony_auth.domain.ports import (
     RateLimiter,
     UnitOfWorkFactory,
 )
+from symphony_auth.domain.session_cache import SessionCache
 from symphony_common.errors import (
     Aborted,
     DomainError,
@@ -178,8 +179,11 @@ class AuthService:
         providers: IdentityProviders | None = None,
         policy: Policy | None = None,
         clock: Callable[[], datetime] = utcnow,
+        sessions: SessionCache | None = None,
     ) -> None:
         self._uow = uow
+        # GetCurrentUser's pairs; the unit of work's commits keep it current (see bootstrap).
+        self.sessions = sessions if sessions is not None else SessionCache(seconds=0, size=0)
         self.keys = keys
         self.hasher = hasher
         self.limiter = limiter
@@ -220,6 +224,12 @@ class AuthService:
         return user
 
     async def _signed_in(self, uow: AuthUnitOfWork, caller: Caller) -> tuple[User, Session]:
+        self._require_session_token(caller)
+        session, user = await uow.repo.get_session_and_user(caller.session_id)
+        return self._require_signed_in(caller, session, user)
+
+    @staticmethod
+    def _require_session_token(caller: Caller) -> None:
         if caller.kind == "pat":
             raise PermissionDenied(
                 "SESSION_TOKEN_REQUIRED",
@@ -229,8 +239,12 @@ class AuthService:
             raise Unauthenticated(
                 "TOKEN_MISSING", "sign in first: send 'Authorization: Bearer <access token>'"
             )
+
+    def _require_signed_in(
+        self, caller: Caller, session: Session | None, user: User | None
+    ) -> tuple[User, Session]:
+        """The caller's session is theirs and alive, and its user active."""
         now = self.clock()
-        session, user = await uow.repo.get_session_and_user(caller.session_id)
         if session is None or session.user_id != caller.user_id or not session.active(now):
             raise Unauthenticated("SESSION_REVOKED", "the session has ended; sign in again")
         return self._decorate(self._require_active(user, now)), session
@@ -526,9 +540,19 @@ class AuthService:
             await uow.commit()
 
     async def get_current_user(self, caller: Caller) -> User:
-        async with self._uow(read_only=True) as uow:
-            user, _ = await self._signed_in(uow, caller)
-        return user
+        """Answered from the session cache when it holds the caller's session: the same checks
+        as every signed-in call, on the rows as of the last write any replica announced."""
+        self._require_session_token(caller)
+        pair = self.sessions.get(caller.session_id)
+        if pair is None:
+            generation = self.sessions.generation
+            async with self._uow(read_only=True) as uow:
+                session, user = await uow.repo.get_session_and_user(caller.session_id)
+            if session is not None and user is not None:
+                self.sessions.put(session, user, generation)
+        else:
+            session, user = pair
+        return self._require_signed_in(caller, session, user)[0]
 
     async def update_current_user(
         self, caller: Caller, display_name: str, etag: str, paths: Sequence[str]
