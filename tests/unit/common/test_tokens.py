@@ -114,6 +114,9 @@ def _matrix(signer: TestSigner) -> dict[str, str]:
         "missing_sub": sign(signer, {k: v for k, v in good_claims().items() if k != "sub"}),
         "garbage": "not-a-jwt",
         "empty": "",
+        # Found by IN-4: each raised past the verifier (INTERNAL) instead of INVALID_TOKEN.
+        "header_nested_past_recursion_limit": f"{b64(b'[' * 3000)}.e30.AAAA",
+        "exp_beyond_float": sign(signer, good_claims(exp=10**400)),
     }
 
 

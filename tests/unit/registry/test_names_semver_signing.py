@@ -102,3 +102,14 @@ def test_signature_over_canonical_manifest_detects_any_change() -> None:
     tampered = manifest.replace(b'"size":1}', b'"size":2}')
     assert not verify(public, sig, tampered)
     assert not verify(public, sig[:-1] + bytes([sig[-1] ^ 1]), manifest)
+
+
+def test_versions_take_ascii_digits_of_at_most_ten_places() -> None:
+    """Found by IN-4: "1٠.20.30" parsed as 10.20.30 (one version under two texts), and an
+    11-digit pre-release number sorted before a 10-digit one in `sort_key`."""
+    assert SemVer.parse("1\u0660.20.30") is None
+    assert SemVer.parse("1.0.0-10000000000") is None
+    nine, ten = SemVer.parse("1.0.0-999999999"), SemVer.parse("1.0.0-9999999999")
+    assert nine is not None and ten is not None
+    assert nine < ten and nine.sort_key() < ten.sort_key()
+    assert Range.parse("^1\u0660.0.0") is None

@@ -72,3 +72,13 @@ def test_stored_results_round_trip() -> None:
     )
     again = from_json(json.loads(json.dumps(to_json(result))))
     assert again == result
+
+
+def test_parse_object_rejects_what_the_merge_could_not_write_back() -> None:
+    """Found by IN-4: both passed validation, then crashed a stale-base merge (INTERNAL)."""
+    assert merge.parse_object(b'{"\\ud800": 1}') is None  # lone surrogate: not UTF-8-encodable
+    deep = b'{"a":' + b"[" * (merge.MAX_DEPTH + 1) + b"]" * (merge.MAX_DEPTH + 1) + b"}"
+    assert merge.parse_object(deep) is None
+    shallow = b'{"a":' + b"[" * (merge.MAX_DEPTH - 1) + b"]" * (merge.MAX_DEPTH - 1) + b"}"
+    assert merge.parse_object(shallow) is not None
+    assert merge.parse_object(b'{"smile": "\\ud83d\\ude00"}') == {"smile": "\U0001f600"}

@@ -13,6 +13,7 @@ import asyncio
 import base64
 import hmac
 import json
+import math
 import re
 import time
 from collections import OrderedDict
@@ -153,7 +154,7 @@ class AccessTokenVerifier:
             header = json.loads(_b64decode(encoded_header))
             claims = json.loads(_b64decode(encoded_claims))
             signature = _b64decode(encoded_signature)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested past the limit
             raise invalid_token() from None
         if (
             not isinstance(header, dict)
@@ -211,7 +212,13 @@ def _b64decode(part: str) -> bytes:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A finite JSON number that fits a float (an integer like 10**400 does not)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 class PatCache:

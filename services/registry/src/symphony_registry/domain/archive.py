@@ -395,7 +395,9 @@ def _vsix_properties(raw: bytes) -> tuple[str, bool | None]:
     try:
         # DOCTYPE and entities are refused above, so no expansion; expat fetches nothing.
         root = ElementTree.fromstring(raw)  # noqa: S314 - no DTD or entities reach here
-    except ElementTree.ParseError:
+    except (ElementTree.ParseError, LookupError, ValueError):
+        # LookupError/ValueError: an XML declaration naming an encoding Python lacks or
+        # cannot decode with (found by IN-4).
         raise reject(
             "MANIFEST_JSON_INVALID",
             "extension.vsixmanifest is not well-formed XML",

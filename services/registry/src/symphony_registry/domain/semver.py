@@ -6,10 +6,15 @@ import re
 from dataclasses import dataclass
 from functools import total_ordering
 
+# ASCII digits only (`\d` would take "١٠" too, so one version could be published under two
+# texts); numbers of at most 10 digits, pre-release ones included, so `sort_key`'s fixed-width
+# numbers order them (both found by IN-4).
 _SEMVER = re.compile(
     r"^(0|[1-9]\d{0,9})\.(0|[1-9]\d{0,9})\.(0|[1-9]\d{0,9})"
-    r"(?:-((?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*)(?:\.(?:0|[1-9]\d*|\d*[A-Za-z-][0-9A-Za-z-]*))*))?"
-    r"(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$"
+    r"(?:-((?:0|[1-9]\d{0,9}|\d*[A-Za-z-][0-9A-Za-z-]*)"
+    r"(?:\.(?:0|[1-9]\d{0,9}|\d*[A-Za-z-][0-9A-Za-z-]*))*))?"
+    r"(?:\+([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$",
+    re.ASCII,
 )
 MAX_VERSION_LENGTH = 128
 
@@ -74,7 +79,8 @@ class SemVer:
 
 
 _PARTIAL = re.compile(
-    r"^v?(\d+|[xX*])(?:\.(\d+|[xX*]))?(?:\.(\d+|[xX*]))?(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$"
+    r"^v?(\d+|[xX*])(?:\.(\d+|[xX*]))?(?:\.(\d+|[xX*]))?(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$",
+    re.ASCII,
 )
 _COMPARATOR = re.compile(r"^(\^|~|>=|<=|>|<|=)?\s*(.+)$")
 _INF = 10**12

@@ -12,14 +12,37 @@ from symphony_sync.domain.models import KeyConflict
 _ABSENT: Any = object()
 
 
+# Deeper values would reach the interpreter's recursion limit in the merge's own json.dumps
+# calls, which run deeper in the stack than this parse (found by IN-4).
+MAX_DEPTH = 64
+
+
 def parse_object(value: bytes) -> dict[str, Any] | None:
     """The JSON object in `value`, or None when it is not one (not UTF-8, not JSON, not an
-    object)."""
+    object, nested deeper than MAX_DEPTH, or holding an escaped lone surrogate, which no UTF-8
+    text can carry back out)."""
     try:
         parsed = json.loads(value.decode("utf-8"))
+        if b"\\ud" in value.lower():
+            dump(parsed)  # raises UnicodeEncodeError (a ValueError) on a lone surrogate
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
-    return parsed if isinstance(parsed, dict) else None
+    if not isinstance(parsed, dict) or _deeper_than(parsed, MAX_DEPTH):
+        return None
+    return parsed
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in node)
+    return False
 
 
 def dump(value: Any) -> bytes:
