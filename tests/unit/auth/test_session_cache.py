@@ -107,6 +107,22 @@ def test_a_pair_read_before_a_write_is_not_kept() -> None:
     assert s.id in cache
 
 
+def test_writes_to_other_users_meanwhile_do_not_stop_a_pair_being_kept() -> None:
+    """On a busy cluster some write lands during almost every read; only the read's own
+    session or user makes its rows suspect."""
+    cache = SessionCache(5.0, 100, Clock())
+    u, other = user(), user()
+    s = session(u)
+    generation = cache.generation
+    cache.forget(users=[other.id], sessions=[session(other).id])
+    cache.put(s, u, generation)
+    assert s.id in cache
+    generation = cache.generation
+    cache.forget(users=[u.id])  # the user changed while its session was read
+    cache.put(s, u, generation)
+    assert s.id not in cache
+
+
 def test_the_size_is_bounded_and_the_oldest_goes_first() -> None:
     cache = SessionCache(5.0, 3, Clock())
     u = user()

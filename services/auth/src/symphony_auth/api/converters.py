@@ -10,6 +10,7 @@ from symphony.auth.v1 import auth_internal_service_pb2 as ipb
 from symphony.auth.v1 import resources_pb2 as rpb
 from symphony_auth.domain import models
 from symphony_auth.domain.secrets import display_user_code
+from symphony_common.grpc.convert import proto_enum
 
 USER_STATES = {
     models.UserState.ACTIVE: rpb.USER_STATE_ACTIVE,
@@ -57,7 +58,7 @@ def user(u: models.User, now: datetime) -> rpb.User:
     msg.identity_providers.extend(u.identity_providers)
     msg.administrator = u.administrator
     if state is models.UserState.LOCKED and u.lock_expire_time:
-        msg.lock_expire_time.CopyFrom(ts(u.lock_expire_time))
+        msg.lock_expire_time.FromDatetime(u.lock_expire_time)
     return msg
 
 
@@ -67,7 +68,7 @@ def session(s: models.Session, current_id: str) -> rpb.Session:
         uid=s.id,
         device_name=s.device_name,
         platform=s.platform,
-        authentication_method=int(s.method),
+        authentication_method=proto_enum(rpb.AuthenticationMethod, s.method),
         identity_provider=s.identity_provider,
         client_address=s.client_address,
         user_agent=s.user_agent,
@@ -146,7 +147,7 @@ def member(m: models.Member) -> rpb.OrganizationMember:
         user=f"users/{m.user_id}",
         email=m.email,
         display_name=m.display_name,
-        role=int(m.role),
+        role=proto_enum(rpb.OrganizationRole, m.role),
         create_time=ts(m.create_time),
         update_time=ts(m.update_time),
         etag=m.etag,
@@ -157,7 +158,7 @@ def audit_event(e: models.AuditEvent) -> rpb.AuditEvent:
     return rpb.AuditEvent(
         name=f"users/{e.user_id}/auditEvents/{e.id}",
         uid=e.id,
-        type=int(e.type),
+        type=proto_enum(rpb.AuditEventType, e.type),
         actor=e.actor,
         resource=e.resource,
         session=e.session,
@@ -172,7 +173,10 @@ def introspection(i: models.Introspection) -> ipb.IntrospectTokenResponse:
     ttl = duration_pb2.Duration()
     ttl.FromMilliseconds(int(i.cache_ttl_seconds * 1000))
     msg = ipb.IntrospectTokenResponse(
-        active=i.active, inactive_reason=int(i.inactive_reason), kind=int(i.kind), cache_ttl=ttl
+        active=i.active,
+        inactive_reason=proto_enum(ipb.InactiveReason, i.inactive_reason),
+        kind=proto_enum(rpb.TokenKind, i.kind),
+        cache_ttl=ttl,
     )
     if i.active:
         msg.user = f"users/{i.user_id}"
@@ -181,7 +185,7 @@ def introspection(i: models.Introspection) -> ipb.IntrospectTokenResponse:
         msg.personal_access_token = i.token_id
         msg.audiences.extend(i.audiences)
         if i.issue_time:
-            msg.issue_time.CopyFrom(ts(i.issue_time))
+            msg.issue_time.FromDatetime(i.issue_time)
         if i.expire_time:
-            msg.expire_time.CopyFrom(ts(i.expire_time))
+            msg.expire_time.FromDatetime(i.expire_time)
     return msg

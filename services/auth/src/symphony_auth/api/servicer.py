@@ -18,6 +18,7 @@ from symphony_auth.api import converters as conv
 from symphony_auth.domain.models import Caller
 from symphony_auth.domain.service import AuthService
 from symphony_common.context import current_principal
+from symphony_common.grpc.convert import proto_enum
 
 PASSWORD_FIELDS = ("password", "new_password", "current_password")
 
@@ -533,7 +534,9 @@ class AuthInternalServicer(auth_internal_service_pb2_grpc.AuthInternalServiceSer
         )
         return ipb.ListUserOrganizationsResponse(
             memberships=[
-                ipb.OrganizationMembership(organization=conv.organization(o), role=int(r))
+                ipb.OrganizationMembership(
+                    organization=conv.organization(o), role=proto_enum(rpb.OrganizationRole, r)
+                )
                 for o, r in page.items
             ],
             next_page_token=page.next_page_token,
@@ -557,4 +560,6 @@ class AuthInternalServicer(auth_internal_service_pb2_grpc.AuthInternalServiceSer
             "already_inactive": ipb.RevokeLeakedTokenResponse.OUTCOME_ALREADY_INACTIVE,
             "not_found": ipb.RevokeLeakedTokenResponse.OUTCOME_NOT_FOUND,
         }
-        return ipb.RevokeLeakedTokenResponse(outcome=outcomes[outcome], kind=int(kind))
+        return ipb.RevokeLeakedTokenResponse(
+            outcome=outcomes[outcome], kind=proto_enum(rpb.TokenKind, kind)
+        )

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from symphony_auth.domain.models import SigningKey
+from symphony_auth.domain.ports import AuthUnitOfWork
 from symphony_auth.domain.secrets import b64
 from symphony_common.tokens import ACCESS_TOKEN_TYPE, LEEWAY_SECONDS
 
@@ -80,14 +81,6 @@ class KeyRepository(Protocol):
     async def lock_keys(self) -> None: ...
 
 
-class KeyUnitOfWork(Protocol):
-    repo: Any
-
-    async def __aenter__(self) -> Any: ...
-    async def __aexit__(self, *exc: object) -> None: ...
-    async def commit(self) -> None: ...
-
-
 def new_key_material() -> tuple[bytes, bytes]:
     private = Ed25519PrivateKey.generate()
     raw_private = private.private_bytes(
@@ -102,7 +95,7 @@ def new_key_material() -> tuple[bytes, bytes]:
 class KeyStore:
     def __init__(
         self,
-        uow: Callable[[], KeyUnitOfWork],
+        uow: Callable[[], AuthUnitOfWork],
         cipher: KeyCipher,
         *,
         issuer: str,

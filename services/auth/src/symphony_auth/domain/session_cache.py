@@ -4,15 +4,20 @@ the website and editor repeat most costs no database round trip.
 Every committed write to a user or a session forgets what it touched: on this replica at once
 (the unit of work's commit), on the others through the change bus (adapters/changes.py). The
 lifetime bounds what a lost message can leave behind. A pair read from the database is kept
-only if nothing was forgotten while it was read, since it may predate that write.
+only if neither its session nor its user was forgotten while it was read, since it may predate
+that write (writes to other users, on any replica, do not get in its way).
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 
 from symphony_auth.domain.models import Session, User
+
+RECENT_FORGETS = 4096
+_EVERYTHING = "*"
 
 
 class SessionCache:
@@ -26,6 +31,8 @@ class SessionCache:
         self._pairs: dict[str, tuple[float, Session, User]] = {}
         self._sessions_of: dict[str, set[str]] = {}
         self._generation = 0
+        # (generation, key) of the latest forgets: what `put` checks a read against.
+        self._recent: deque[tuple[int, str]] = deque(maxlen=RECENT_FORGETS)
         # False while the change bus cannot tell this replica about other replicas' writes.
         self._live = True
 
@@ -48,7 +55,9 @@ class SessionCache:
         return pair[1], pair[2]
 
     def put(self, session: Session, user: User, generation: int) -> None:
-        if not self._live or self.seconds <= 0 or self.size <= 0 or generation != self._generation:
+        if not self._live or self.seconds <= 0 or self.size <= 0:
+            return
+        if self._forgotten_since(generation, (f"s:{session.id}", f"u:{user.id}")):
             return
         now = self._clock()
         self._drop(session.id)
@@ -64,16 +73,33 @@ class SessionCache:
         """After a write to these users (and all their sessions) or sessions."""
         self._generation += 1
         for user_id in users:
+            self._recent.append((self._generation, f"u:{user_id}"))
             for session_id in self._sessions_of.pop(user_id, ()):
                 self._pairs.pop(session_id, None)
         for session_id in sessions:
+            self._recent.append((self._generation, f"s:{session_id}"))
             self._drop(session_id)
+
+    def _forgotten_since(self, generation: int, keys: tuple[str, ...]) -> bool:
+        """Whether any of `keys` (or everything) was forgotten after `generation`; True also
+        when the record of forgets no longer reaches back that far."""
+        if generation == self._generation:
+            return False
+        if not self._recent or self._recent[0][0] > generation + 1:
+            return True
+        for forgotten_at, key in reversed(self._recent):
+            if forgotten_at <= generation:
+                return False
+            if key in keys or key == _EVERYTHING:
+                return True
+        return False
 
     def set_live(self, live: bool) -> None:
         """Whether other replicas' writes reach `forget`. Either change empties the cache: while
         the bus was down messages may have been missed, and while it is down nothing is kept."""
         self._live = live
         self._generation += 1
+        self._recent.append((self._generation, _EVERYTHING))
         self._pairs.clear()
         self._sessions_of.clear()
 
