@@ -48,6 +48,10 @@ async def _slot(
 
     else:
         sync = sync_service_pb2_grpc.SyncServiceStub(channel)
+        # Keys of this process only: the scenario runs the generator several times against one
+        # server, and a later run starting from base revision 0 on an earlier run's keys would
+        # only get conflicts.
+        run = uuid.uuid4().hex[:8]
         bases = [0] * KEYS_PER_SLOT
 
         async def call(n: int) -> None:
@@ -59,7 +63,7 @@ async def _slot(
                     changes=[
                         sync_service_pb2.Change(
                             collection="tasks",
-                            key=f"task-{index}",
+                            key=f"task-{run}-{index}",
                             value=VALUE,
                             content_type="application/json",
                             base_revision=bases[index],

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from pathlib import Path
 from typing import Any
 
 import grpc
-from sqlalchemy import event
+import psycopg
 
 from symphony.sync.v1 import (
     sync_internal_service_pb2,
@@ -16,7 +17,7 @@ from symphony.sync.v1 import (
     sync_service_pb2,
     sync_service_pb2_grpc,
 )
-from symphony_common.db.engine import create_engine, database_ready
+from symphony_common.db.driver import create_pool, open_pool, pool_ready
 from symphony_common.pagination import PageTokenCodec
 from symphony_common.peers import make_authenticator
 from symphony_common.service import Overrides, ServiceDefinition, Wiring
@@ -43,34 +44,32 @@ def page_token_secret(settings: SyncSettings) -> str:
     return hashlib.sha256(f"symphony-sync-page-tokens:{settings.database_url}".encode()).hexdigest()
 
 
-def _durable_commits(dbapi_connection: Any, _record: Any) -> None:
+async def durable_commits(conn: psycopg.AsyncConnection[Any]) -> None:
     """A push is acknowledged after its commit, and an acknowledged change must survive a
     database crash: with `synchronous_commit=off` (a speed setting some servers use, the dev
     stack's included) the last commits before a crash are lost. Raise it to `on` for sync's own
     sessions; stronger settings (`remote_write`, `remote_apply`) are left alone."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute(
+    await conn.execute(
         "SELECT set_config('synchronous_commit', 'on', false)"
         " WHERE current_setting('synchronous_commit') = 'off'"
     )
-    cursor.close()
-    dbapi_connection.commit()
 
 
 async def build(settings: SyncSettings, overrides: Overrides) -> Wiring:
-    engine = create_engine(
+    pool = create_pool(
         settings.database_url,
         application_name="symphony-sync",
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
+        configure=durable_commits,
     )
-    event.listen(engine.sync_engine, "connect", _durable_commits)
+    await open_pool(pool)
     notifier: LocalChangeNotifier = overrides.extra.get("notifier") or RedisChangeNotifier(
         settings.redis_url
     )
     service = SyncService(
-        lambda: SqlSyncUnitOfWork(engine),
+        functools.partial(SqlSyncUnitOfWork, pool),
         notifier=notifier,
         limits=settings.limits(),
         page_tokens=PageTokenCodec(page_token_secret(settings)),
@@ -88,7 +87,7 @@ async def build(settings: SyncSettings, overrides: Overrides) -> Wiring:
         )
 
     background = []
-    closers = [engine.dispose, peers_close]
+    closers = [pool.close, peers_close]
     if isinstance(notifier, RedisChangeNotifier):
         background.append(notifier.run)
         closers.append(notifier.close)
@@ -100,7 +99,7 @@ async def build(settings: SyncSettings, overrides: Overrides) -> Wiring:
         register=register,
         service_names=SERVICE_NAMES,
         authenticator=authenticator,
-        readiness=lambda: database_ready(engine),
+        readiness=lambda: pool_ready(pool),
         background=background,
         closers=closers,
         # Watch streams never finish by themselves: on drain they end with UNAVAILABLE

@@ -104,19 +104,36 @@ class RedisChangeNotifier(LocalChangeNotifier):
             redis_url, socket_connect_timeout=0.5, socket_timeout=None, health_check_interval=10
         )
         self._live = False
+        self._outbox: dict[tuple[str, str], None] = {}
+        self._sender: asyncio.Task[None] | None = None
 
     @property
     def live(self) -> bool:
         return self._live
 
     async def publish(self, user_id: str, event: str) -> None:
+        """Local watchers at once; other replicas' through Redis, in batches: the hints of
+        every write finishing while one batch is on the wire go out together as the next (a
+        Redis round trip per push measured ~180 µs of CPU, more than a third of a push)."""
         self.deliver(user_id, event)
-        try:
-            await self._publisher.publish(f"{CHANNEL_PREFIX}{user_id}", f"{self.replica}:{event}")
-        except REDIS_ERRORS:
-            if self._live:
-                log.warning("change bus unavailable; watchers poll the database")
-            self._live = False
+        self._outbox[(user_id, event)] = None
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.get_running_loop().create_task(self._send())
+
+    async def _send(self) -> None:
+        while self._outbox:
+            batch, self._outbox = self._outbox, {}
+            try:
+                async with self._publisher.pipeline(transaction=False) as pipe:
+                    for user_id, event in batch:
+                        pipe.publish(f"{CHANNEL_PREFIX}{user_id}", f"{self.replica}:{event}")
+                    await pipe.execute()
+            except REDIS_ERRORS:
+                if self._live:
+                    log.warning("change bus unavailable; watchers poll the database")
+                self._live = False
+            except Exception:  # the changes are committed; a lost hint costs only latency
+                log.warning("change notification failed", exc_info=True)
 
     async def run(self) -> None:
         """Listen until cancelled, reconnecting with backoff."""
@@ -160,6 +177,9 @@ class RedisChangeNotifier(LocalChangeNotifier):
             self.deliver(user_id, event)
 
     async def close(self) -> None:
+        if self._sender is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._sender, 1.0)
         with contextlib.suppress(Exception):
             await self._publisher.aclose()
         with contextlib.suppress(Exception):

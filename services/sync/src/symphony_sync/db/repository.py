@@ -1,5 +1,5 @@
-"""All of sync's SQL (SQLAlchemy Core text statements, compiled once). Driver errors are
-translated to domain errors by `translate_db_errors` around every method."""
+"""All of sync's SQL (text statements, converted once; run on psycopg, see `driver.py`). Driver
+errors are translated to domain errors by `translate_db_errors` around every method."""
 # ruff: noqa: S608, E501  (SQL text: the schema name is a constant, values are bound)
 
 from __future__ import annotations
@@ -11,9 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from symphony_common.db.driver import Connection, sql
 from symphony_common.db.unit_of_work import translate_db_errors
 from symphony_sync.domain.models import (
     ChangesRead,
@@ -34,65 +32,65 @@ S = "sync"
 DEVICE_COLUMNS = "uid, display_name, platform, excluded_collections, disabled, create_time, update_time, last_seen_time"
 ITEM_COLUMNS = "collection, key, value, content_type, encrypted, mergeable, revision, device, update_time, deleted"
 
-_LOCK_USER = text(f"""
+_LOCK_USER = sql(f"""
     INSERT INTO {S}.users AS u (user_id) VALUES (:u)
     ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
     RETURNING user_id, revision, generation, usage_bytes, item_count, tombstone_floor
 """)
-_GET_USER = text(f"""
+_GET_USER = sql(f"""
     SELECT user_id, revision, generation, usage_bytes, item_count, tombstone_floor
     FROM {S}.users WHERE user_id = :u
 """)
-_SAVE_USER = text(f"""
+_SAVE_USER = sql(f"""
     UPDATE {S}.users SET revision = :revision, generation = :generation, usage_bytes = :usage,
         item_count = :count, tombstone_floor = :floor, update_time = :now
     WHERE user_id = :u
 """)
-_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:k)")
-_GET_REQUEST = text(f"""
+_TRY_LOCK = sql("SELECT pg_try_advisory_xact_lock(:k)")
+_GET_REQUEST = sql(f"""
     SELECT fingerprint, result FROM {S}.requests
     WHERE user_id = :u AND method = :m AND request_id = :r AND expire_time > :now
 """)
-_STORE_REQUEST = text(f"""
+_STORE_REQUEST = sql(f"""
     INSERT INTO {S}.requests (user_id, method, request_id, fingerprint, result, create_time, expire_time)
     VALUES (:u, :m, :r, :f, CAST(:result AS jsonb), :now, :exp)
     ON CONFLICT (user_id, method, request_id) DO UPDATE
         SET fingerprint = EXCLUDED.fingerprint, result = EXCLUDED.result,
             create_time = EXCLUDED.create_time, expire_time = EXCLUDED.expire_time
 """)
-_GET_ITEMS = text(f"""
+_GET_ITEMS = sql(f"""
     SELECT {ITEM_COLUMNS} FROM {S}.items
     WHERE user_id = :u AND (collection, key) IN (
         SELECT c, k FROM unnest(CAST(:cs AS text[]), CAST(:ks AS text[])) AS t(c, k))
 """)
-_INSERT_ITEM = text(f"""
+_INSERT_ITEM = sql(f"""
     INSERT INTO {S}.items (user_id, collection, key, revision, value, content_type, encrypted,
         mergeable, deleted, device, size_bytes, update_time)
     VALUES (:u, :c, :k, :rev, :value, :ct, :enc, :merge, :del, :dev, :size, :t)
     ON CONFLICT (user_id, collection, key) DO NOTHING
 """)
-_UPDATE_ITEM = text(f"""
+_UPDATE_ITEM = sql(f"""
     UPDATE {S}.items SET revision = :rev, value = :value, content_type = :ct, encrypted = :enc,
         mergeable = :merge, deleted = :del, device = :dev, size_bytes = :size, update_time = :t
     WHERE user_id = :u AND collection = :c AND key = :k AND revision = :expected
 """)
-_ADD_VERSION = text(f"""
+_ADD_VERSION = sql(f"""
     INSERT INTO {S}.item_versions (user_id, revision, collection, key, value, content_type,
         encrypted, mergeable, deleted, device, update_time)
     VALUES (:u, :rev, :c, :k, :value, :ct, :enc, :merge, :del, :dev, :t)
 """)
-_PRUNE_HISTORY = text(f"""
+_PRUNE_HISTORY = sql(f"""
     DELETE FROM {S}.item_versions
     WHERE user_id = :u AND collection = :c AND key = :k AND revision < (
         SELECT revision FROM {S}.item_versions
         WHERE user_id = :u AND collection = :c AND key = :k
         ORDER BY revision DESC OFFSET :off LIMIT 1)
 """)
-_GET_VERSION = text(f"""
+_GET_VERSION = sql(f"""
     SELECT {ITEM_COLUMNS} FROM {S}.item_versions
     WHERE user_id = :u AND revision = :rev AND collection = :c AND key = :k
 """)
-_LIST_VERSIONS = text(f"""
+_LIST_VERSIONS = sql(f"""
     SELECT {ITEM_COLUMNS} FROM {S}.item_versions
     WHERE user_id = :u AND collection = :c AND key = :k
       AND (CAST(:before AS bigint) IS NULL OR revision < CAST(:before AS bigint))
@@ -100,7 +98,7 @@ _LIST_VERSIONS = text(f"""
 """)
 # The running byte total keeps a page near max_bytes without reading further values; the row
 # that crosses the cap is returned too so the caller knows there is more.
-_CHANGES = text(f"""
+_CHANGES = sql(f"""
     SELECT {ITEM_COLUMNS} FROM (
         SELECT *, sum(octet_length(key) + octet_length(value)) OVER (ORDER BY revision) AS running
         FROM (
@@ -119,7 +117,7 @@ _CHANGES = text(f"""
 # statement's snapshot, which predates the row lock when another write of this user held it;
 # `snapshot_revision` (the counter as that snapshot saw it) differs from the locked one exactly
 # then, and the caller re-reads the items (a writer of items always raises the counter).
-_PUSH_START = text(f"""
+_PUSH_START = sql(f"""
     WITH locked AS (
         INSERT INTO {S}.users AS u (user_id) VALUES (:u)
         ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
@@ -157,7 +155,7 @@ _PUSH_START = text(f"""
 # none may exist), its history version added and history pruned to `depth` (the statement's
 # snapshot does not see the versions it adds, hence `rn >= depth`), the counter row saved and
 # the request's result stored. Answers how many compare-and-sets succeeded.
-_PUSH_WRITE = text(f"""
+_PUSH_WRITE = sql(f"""
     WITH w AS (
         SELECT * FROM unnest(
             CAST(:cs AS text[]), CAST(:ks AS text[]), CAST(:revs AS bigint[]),
@@ -210,7 +208,7 @@ _PUSH_WRITE = text(f"""
 # A page of changes in one statement (one snapshot, so the page and its cursor agree): the
 # user's counter, the device (its excluded collections filter the page) and the items, each
 # row carrying the user and device columns (one row with NULL items when the page is empty).
-_READ_CHANGES = text(f"""
+_READ_CHANGES = sql(f"""
     WITH usr AS (
         SELECT revision, generation, tombstone_floor FROM {S}.users WHERE user_id = :u
     ), dev AS (
@@ -240,42 +238,42 @@ _READ_CHANGES = text(f"""
          LEFT JOIN sized i ON true
     ORDER BY i.revision
 """)
-_LIVE_ITEMS = text(
+_LIVE_ITEMS = sql(
     f"SELECT {ITEM_COLUMNS} FROM {S}.items WHERE user_id = :u AND NOT deleted ORDER BY revision"
 )
-_DELETE_ITEMS = text(f"DELETE FROM {S}.items WHERE user_id = :u")
-_DELETE_VERSIONS = text(f"DELETE FROM {S}.item_versions WHERE user_id = :u")
+_DELETE_ITEMS = sql(f"DELETE FROM {S}.items WHERE user_id = :u")
+_DELETE_VERSIONS = sql(f"DELETE FROM {S}.item_versions WHERE user_id = :u")
 
-_GET_DEVICE = text(f"SELECT {DEVICE_COLUMNS} FROM {S}.devices WHERE user_id = :u AND uid = :d")
-_COUNT_DEVICES = text(f"SELECT count(*) FROM {S}.devices WHERE user_id = :u")
-_LIST_DEVICES = text(f"""
+_GET_DEVICE = sql(f"SELECT {DEVICE_COLUMNS} FROM {S}.devices WHERE user_id = :u AND uid = :d")
+_COUNT_DEVICES = sql(f"SELECT count(*) FROM {S}.devices WHERE user_id = :u")
+_LIST_DEVICES = sql(f"""
     SELECT {DEVICE_COLUMNS} FROM {S}.devices
     WHERE user_id = :u AND (CAST(:t AS timestamptz) IS NULL OR (create_time, uid) > (CAST(:t AS timestamptz), :id))
     ORDER BY create_time, uid LIMIT :lim
 """)
-_INSERT_DEVICE = text(f"""
+_INSERT_DEVICE = sql(f"""
     INSERT INTO {S}.devices (user_id, uid, display_name, platform, excluded_collections, disabled,
         create_time, update_time, last_seen_time)
     VALUES (:u, :d, :name, :platform, CAST(:excl AS text[]), :disabled, :ct, :ut, :seen)
 """)
-_UPDATE_DEVICE = text(f"""
+_UPDATE_DEVICE = sql(f"""
     UPDATE {S}.devices SET display_name = :name, excluded_collections = CAST(:excl AS text[]),
         disabled = :disabled, update_time = :ut
     WHERE user_id = :u AND uid = :d
 """)
-_DELETE_DEVICE = text(f"DELETE FROM {S}.devices WHERE user_id = :u AND uid = :d")
-_TOUCH_DEVICE = text(f"""
+_DELETE_DEVICE = sql(f"DELETE FROM {S}.devices WHERE user_id = :u AND uid = :d")
+_TOUCH_DEVICE = sql(f"""
     UPDATE {S}.devices SET last_seen_time = :now
     WHERE user_id = :u AND uid = :d AND (last_seen_time IS NULL OR last_seen_time < :now - interval '1 minute')
 """)
 
 SNAPSHOT_COLUMNS = "uid, description, trigger, generation, revision, item_count, size_bytes, device, create_time, expire_time"
-_INSERT_SNAPSHOT = text(f"""
+_INSERT_SNAPSHOT = sql(f"""
     INSERT INTO {S}.snapshots (user_id, uid, description, trigger, generation, revision, device,
         create_time, expire_time)
     VALUES (:u, :s, :desc, :trigger, :gen, :rev, :dev, :ct, :exp)
 """)
-_FILL_SNAPSHOT = text(f"""
+_FILL_SNAPSHOT = sql(f"""
     WITH ins AS (
         INSERT INTO {S}.snapshot_items (user_id, snapshot_uid, collection, key, value, content_type, encrypted, mergeable)
         SELECT user_id, :s, collection, key, value, content_type, encrypted, mergeable
@@ -287,21 +285,19 @@ _FILL_SNAPSHOT = text(f"""
     WHERE user_id = :u AND uid = :s
     RETURNING item_count, size_bytes
 """)
-_GET_SNAPSHOT = text(
-    f"SELECT {SNAPSHOT_COLUMNS} FROM {S}.snapshots WHERE user_id = :u AND uid = :s"
-)
-_LIST_SNAPSHOTS = text(f"""
+_GET_SNAPSHOT = sql(f"SELECT {SNAPSHOT_COLUMNS} FROM {S}.snapshots WHERE user_id = :u AND uid = :s")
+_LIST_SNAPSHOTS = sql(f"""
     SELECT {SNAPSHOT_COLUMNS} FROM {S}.snapshots
     WHERE user_id = :u AND (CAST(:t AS timestamptz) IS NULL OR (create_time, uid) < (CAST(:t AS timestamptz), :id))
     ORDER BY create_time DESC, uid DESC LIMIT :lim
 """)
-_SNAPSHOT_ITEMS = text(f"""
+_SNAPSHOT_ITEMS = sql(f"""
     SELECT collection, key, value, content_type, encrypted, mergeable FROM {S}.snapshot_items
     WHERE user_id = :u AND snapshot_uid = :s ORDER BY collection, key
 """)
 # Keeps the newest `keep`: manual snapshots before automatic ones, so the oldest automatic
 # ones go first; the newest snapshot (just taken) is never pruned.
-_PRUNE_SNAPSHOTS = text(f"""
+_PRUNE_SNAPSHOTS = sql(f"""
     DELETE FROM {S}.snapshots WHERE user_id = :u AND uid IN (
         SELECT uid FROM {S}.snapshots WHERE user_id = :u
         ORDER BY (uid = (SELECT uid FROM {S}.snapshots WHERE user_id = :u
@@ -310,7 +306,7 @@ _PRUNE_SNAPSHOTS = text(f"""
         OFFSET :keep)
 """)
 
-_PURGE_TOMBSTONES = text(f"""
+_PURGE_TOMBSTONES = sql(f"""
     WITH purged AS (
         DELETE FROM {S}.items WHERE deleted AND update_time < :before RETURNING user_id, revision
     ), floors AS (
@@ -321,12 +317,12 @@ _PURGE_TOMBSTONES = text(f"""
     )
     SELECT (SELECT count(*) FROM purged), (SELECT count(*) FROM raised)
 """)
-_PURGE_HISTORY = text(f"""
+_PURGE_HISTORY = sql(f"""
     DELETE FROM {S}.item_versions v WHERE v.update_time < :before
       AND NOT EXISTS (SELECT 1 FROM {S}.items i WHERE i.user_id = v.user_id AND i.revision = v.revision)
 """)
-_PURGE_REQUESTS = text(f"DELETE FROM {S}.requests WHERE expire_time <= :now")
-_PURGE_SNAPSHOTS = text(f"DELETE FROM {S}.snapshots WHERE expire_time <= :now")
+_PURGE_REQUESTS = sql(f"DELETE FROM {S}.requests WHERE expire_time <= :now")
+_PURGE_SNAPSHOTS = sql(f"DELETE FROM {S}.snapshots WHERE expire_time <= :now")
 
 
 def translated(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
@@ -425,7 +421,7 @@ def _item_params(user_id: str, item: Item) -> dict[str, Any]:
 
 
 class SqlSyncRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     async def _rowcount(self, statement: Any, params: dict[str, Any]) -> int:
@@ -853,12 +849,12 @@ class SqlSyncRepository:
         params = {"u": user_id}
         items = await self._rowcount(_DELETE_ITEMS, params)
         versions = await self._rowcount(_DELETE_VERSIONS, params)
-        devices = await self._rowcount(text(f"DELETE FROM {S}.devices WHERE user_id = :u"), params)
+        devices = await self._rowcount(sql(f"DELETE FROM {S}.devices WHERE user_id = :u"), params)
         snapshots = await self._rowcount(
-            text(f"DELETE FROM {S}.snapshots WHERE user_id = :u"), params
+            sql(f"DELETE FROM {S}.snapshots WHERE user_id = :u"), params
         )
-        await self.conn.execute(text(f"DELETE FROM {S}.requests WHERE user_id = :u"), params)
-        await self.conn.execute(text(f"DELETE FROM {S}.users WHERE user_id = :u"), params)
+        await self.conn.execute(sql(f"DELETE FROM {S}.requests WHERE user_id = :u"), params)
+        await self.conn.execute(sql(f"DELETE FROM {S}.users WHERE user_id = :u"), params)
         return DeleteUserDataResult(max(items, versions), devices, snapshots)
 
     @translated

@@ -274,12 +274,20 @@ _ENUMS: dict[str, type[enum.IntEnum]] = {
 }
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # exact types: an IntEnum is tagged
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def to_json(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            "$t": type(value).__name__,
-            **{f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)},
-        }
+    # Runs for every stored push result: plain values first, field names looked up once.
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    names = _FIELDS.get(kind)
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        return {"$t": kind.__name__, **{n: to_json(getattr(value, n)) for n in names}}
     if isinstance(value, enum.IntEnum):
         return {"$e": type(value).__name__, "v": int(value)}
     if isinstance(value, bytes):

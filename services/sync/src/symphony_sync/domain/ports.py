@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -20,16 +20,19 @@ from symphony_sync.domain.models import (
 
 
 class SyncRepository(Protocol):
+    # Methods are typed as returning awaitables: the SQL repository answers some of them with
+    # the awaitable of its one statement, without a coroutine of its own.
+
     # users: the per-user counter row
-    async def lock_user(self, user_id: str) -> UserState:
+    def lock_user(self, user_id: str) -> Awaitable[UserState]:
         """The user's row, created when missing, locked until the transaction ends."""
 
-    async def get_user(self, user_id: str) -> UserState | None: ...
+    def get_user(self, user_id: str) -> Awaitable[UserState | None]: ...
 
-    async def save_user(self, state: UserState, now: datetime) -> None: ...
+    def save_user(self, state: UserState, now: datetime) -> Awaitable[None]: ...
 
     # push (after try_lock_request)
-    async def start_push(
+    def start_push(
         self,
         user_id: str,
         method: str,
@@ -37,10 +40,10 @@ class SyncRepository(Protocol):
         device: str,
         keys: Sequence[tuple[str, str]],
         now: datetime,
-    ) -> PushStart:
+    ) -> Awaitable[PushStart]:
         """Lock the user's row; read the stored request, the device and the items."""
 
-    async def write_push(
+    def write_push(
         self,
         user_id: str,
         writes: Sequence[tuple[Item, int | None]],
@@ -48,11 +51,11 @@ class SyncRepository(Protocol):
         state: UserState,
         request: StoredRequest,
         now: datetime,
-    ) -> int:
+    ) -> Awaitable[int]:
         """Compare-and-set every item (expected revision, None: must not exist), add history,
         prune it to `depth`, save `state`, store the result; answers how many CAS succeeded."""
 
-    async def read_changes(
+    def read_changes(
         self,
         user_id: str,
         device: str,
@@ -61,19 +64,19 @@ class SyncRepository(Protocol):
         include: Sequence[str],
         limit: int,
         max_bytes: int,
-    ) -> ChangesRead:
+    ) -> Awaitable[ChangesRead]:
         """One snapshot: counter, device, and changes in (after, min(upto, revision)] outside
         the device's excluded collections, at most `limit` rows and about `max_bytes`."""
 
     # idempotency
-    async def try_lock_request(self, user_id: str, method: str, request_id: str) -> bool:
+    def try_lock_request(self, user_id: str, method: str, request_id: str) -> Awaitable[bool]:
         """A transaction-scoped lock on the request id; False when another call holds it."""
 
-    async def get_request(
+    def get_request(
         self, user_id: str, method: str, request_id: str, now: datetime
-    ) -> tuple[bytes, Any] | None: ...
+    ) -> Awaitable[tuple[bytes, Any] | None]: ...
 
-    async def store_request(
+    def store_request(
         self,
         user_id: str,
         method: str,
@@ -82,26 +85,28 @@ class SyncRepository(Protocol):
         result: Any,
         now: datetime,
         expire_time: datetime,
-    ) -> None: ...
+    ) -> Awaitable[None]: ...
 
     # items
-    async def get_items(
+    def get_items(
         self, user_id: str, keys: Sequence[tuple[str, str]]
-    ) -> dict[tuple[str, str], Item]: ...
+    ) -> Awaitable[dict[tuple[str, str], Item]]: ...
 
-    async def cas_item(self, user_id: str, item: Item, expected_revision: int | None) -> bool:
+    def cas_item(self, user_id: str, item: Item, expected_revision: int | None) -> Awaitable[bool]:
         """Write `item` as the current version if the stored one is still at
         `expected_revision` (None: no row exists). False when the comparison failed."""
 
-    async def add_version(self, user_id: str, item: Item) -> None: ...
+    def add_version(self, user_id: str, item: Item) -> Awaitable[None]: ...
 
-    async def prune_history(self, user_id: str, collection: str, key: str, depth: int) -> None: ...
+    def prune_history(
+        self, user_id: str, collection: str, key: str, depth: int
+    ) -> Awaitable[None]: ...
 
-    async def get_version(
+    def get_version(
         self, user_id: str, collection: str, key: str, revision: int
-    ) -> Item | None: ...
+    ) -> Awaitable[Item | None]: ...
 
-    async def list_versions(
+    def list_versions(
         self,
         user_id: str,
         collection: str,
@@ -109,9 +114,9 @@ class SyncRepository(Protocol):
         before_revision: int | None,
         limit: int,
         not_before: datetime,
-    ) -> list[Item]: ...
+    ) -> Awaitable[list[Item]]: ...
 
-    async def changes_since(
+    def changes_since(
         self,
         user_id: str,
         since: int,
@@ -120,52 +125,54 @@ class SyncRepository(Protocol):
         exclude: Sequence[str],
         limit: int,
         max_bytes: int,
-    ) -> list[Item]: ...
+    ) -> Awaitable[list[Item]]: ...
 
-    async def live_items(self, user_id: str) -> list[Item]: ...
+    def live_items(self, user_id: str) -> Awaitable[list[Item]]: ...
 
-    async def delete_all_items(self, user_id: str) -> int: ...
+    def delete_all_items(self, user_id: str) -> Awaitable[int]: ...
 
     # devices
-    async def get_device(self, user_id: str, uid: str) -> Device | None: ...
+    def get_device(self, user_id: str, uid: str) -> Awaitable[Device | None]: ...
 
-    async def count_devices(self, user_id: str) -> int: ...
+    def count_devices(self, user_id: str) -> Awaitable[int]: ...
 
-    async def list_devices(
+    def list_devices(
         self, user_id: str, after: tuple[datetime, str] | None, limit: int
-    ) -> list[Device]: ...
+    ) -> Awaitable[list[Device]]: ...
 
-    async def insert_device(self, user_id: str, device: Device) -> None: ...
+    def insert_device(self, user_id: str, device: Device) -> Awaitable[None]: ...
 
-    async def update_device(self, user_id: str, device: Device) -> None: ...
+    def update_device(self, user_id: str, device: Device) -> Awaitable[None]: ...
 
-    async def delete_device(self, user_id: str, uid: str) -> bool: ...
+    def delete_device(self, user_id: str, uid: str) -> Awaitable[bool]: ...
 
-    async def touch_device(self, user_id: str, uid: str, now: datetime) -> None: ...
+    def touch_device(self, user_id: str, uid: str, now: datetime) -> Awaitable[None]: ...
 
     # snapshots
-    async def create_snapshot_of_live_items(self, user_id: str, snapshot: Snapshot) -> Snapshot: ...
+    def create_snapshot_of_live_items(
+        self, user_id: str, snapshot: Snapshot
+    ) -> Awaitable[Snapshot]: ...
 
-    async def get_snapshot(self, user_id: str, uid: str) -> Snapshot | None: ...
+    def get_snapshot(self, user_id: str, uid: str) -> Awaitable[Snapshot | None]: ...
 
-    async def list_snapshots(
+    def list_snapshots(
         self, user_id: str, after: tuple[datetime, str] | None, limit: int
-    ) -> list[Snapshot]: ...
+    ) -> Awaitable[list[Snapshot]]: ...
 
-    async def snapshot_items(self, user_id: str, uid: str) -> list[Item]: ...
+    def snapshot_items(self, user_id: str, uid: str) -> Awaitable[list[Item]]: ...
 
-    async def prune_snapshots(self, user_id: str, keep: int) -> None: ...
+    def prune_snapshots(self, user_id: str, keep: int) -> Awaitable[None]: ...
 
     # erasure and retention
-    async def delete_user_data(self, user_id: str) -> DeleteUserDataResult: ...
+    def delete_user_data(self, user_id: str) -> Awaitable[DeleteUserDataResult]: ...
 
-    async def purge_tombstones(self, before: datetime) -> int: ...
+    def purge_tombstones(self, before: datetime) -> Awaitable[int]: ...
 
-    async def purge_history(self, before: datetime) -> int: ...
+    def purge_history(self, before: datetime) -> Awaitable[int]: ...
 
-    async def purge_requests(self, now: datetime) -> int: ...
+    def purge_requests(self, now: datetime) -> Awaitable[int]: ...
 
-    async def purge_snapshots(self, now: datetime) -> int: ...
+    def purge_snapshots(self, now: datetime) -> Awaitable[int]: ...
 
 
 class SyncUnitOfWork(Protocol):
@@ -185,6 +192,12 @@ class SyncUnitOfWork(Protocol):
 
     async def set_read_only_snapshot(self) -> None:
         """Make this transaction a consistent read-only snapshot (REPEATABLE READ)."""
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, single_statement: bool = False) -> SyncUnitOfWork:
+        """A new unit of work; `single_statement` when it runs exactly one statement, which is
+        its own snapshot (no transaction round trips)."""
 
 
 class Subscription(Protocol):

@@ -60,7 +60,7 @@ from symphony_sync.domain.models import (
     from_json,
     to_json,
 )
-from symphony_sync.domain.ports import ChangeNotifier, SyncUnitOfWork
+from symphony_sync.domain.ports import ChangeNotifier, SyncUnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def is_mergeable(collection: str, mergeable: bool, encrypted: bool) -> bool:
 class SyncService:
     def __init__(
         self,
-        uow: Callable[[], SyncUnitOfWork],
+        uow: UnitOfWorkFactory,
         *,
         notifier: ChangeNotifier,
         limits: Limits | None = None,
@@ -527,7 +527,7 @@ class SyncService:
         device checks (its excluded collections filter the page) from the same snapshot."""
         if ctx.generation < 0:
             raise invalid_field("generation", "must not be negative", "INVALID_GENERATION")
-        async with self._uow() as uow:
+        async with self._uow(single_statement=True) as uow:
             read = await uow.repo.read_changes(
                 user, ctx.device, after, upto, include, size + 1, self.limits.max_batch_bytes
             )
