@@ -86,3 +86,27 @@ def test_huge_input_quoted_back_fits_in_trailers(char: str) -> None:
     assert len(unpack(status, error_details_pb2.ResourceInfo).resource_name.encode()) <= 128
     # gRPC refuses trailers over 8 KiB and substitutes its own RESOURCE_EXHAUSTED.
     assert trailer_bytes(status) < 4096
+
+
+def test_details_too_big_for_trailers_are_dropped_and_named() -> None:
+    """A sync conflict quotes the server's copies back; big ones used to push the trailers past
+    the client's 8 KiB limit, so the client saw RESOURCE_EXHAUSTED instead of the conflict."""
+    big = error_details_pb2.ResourceInfo(description="x" * 20_000)
+    error = InvalidArgument(
+        "REVISION_CONFLICT", "stale", extra_details=[big], retry_after_seconds=1.0
+    )
+    status = domain_error_status(error, "sync.symphony.dev", "rid")
+    assert trailer_bytes(status) <= 7 * 1024
+    info = unpack(status, error_details_pb2.ErrorInfo)
+    assert info.reason == "REVISION_CONFLICT" and info.metadata["request_id"] == "rid"
+    assert info.metadata["details_omitted"] == "ResourceInfo"
+    assert unpack(status, error_details_pb2.RetryInfo) is not None  # the small ones stay
+
+
+def test_details_that_fit_are_all_kept() -> None:
+    small = error_details_pb2.ResourceInfo(description="x" * 2_000)
+    status = domain_error_status(
+        InvalidArgument("REVISION_CONFLICT", "stale", extra_details=[small]), "sync.symphony.dev"
+    )
+    assert unpack(status, error_details_pb2.ResourceInfo).description == "x" * 2_000
+    assert "details_omitted" not in unpack(status, error_details_pb2.ErrorInfo).metadata

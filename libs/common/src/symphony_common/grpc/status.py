@@ -17,6 +17,9 @@ INTERNAL_REASON = "INTERNAL"
 # non-ASCII byte (3x) and the details travel again, base64-encoded, in grpc-status-details-bin.
 MAX_MESSAGE = 512
 MAX_VALUE = 128
+# Clients refuse received metadata over 8 KiB by default (gRPC's soft limit); the other
+# headers of an error's trailers take ~350 bytes.
+TRAILER_BUDGET = 7 * 1024
 
 
 def _cap(text: str, limit: int = MAX_VALUE) -> str:
@@ -102,9 +105,38 @@ def domain_error_status(error: DomainError, domain: str, request_id: str = "") -
     for extra in error.extra_details:
         if isinstance(extra, Message):
             details.append(_pack(extra))
-    return status_pb2.Status(
+    status = status_pb2.Status(
         code=int(error.code), message=_cap(error.message, MAX_MESSAGE), details=details
     )
+    return _fit(status)
+
+
+def _trailer_bytes(status: status_pb2.Status) -> int:
+    """What the status costs in trailers: grpc-message percent-encodes non-ASCII bytes, and
+    grpc-status-details-bin carries the whole Status in base64."""
+    message = sum(1 if b < 0x80 else 3 for b in status.message.encode())
+    return message + (status.ByteSize() + 2) // 3 * 4
+
+
+def _fit(status: status_pb2.Status) -> status_pb2.Status:
+    """Drop the largest details (never the ErrorInfo, which comes first) until the status fits
+    TRAILER_BUDGET, and name what was dropped in the ErrorInfo's `details_omitted`: a detail
+    quoting big values back (a sync conflict's server copies) must not cost the client the
+    whole error."""
+    if _trailer_bytes(status) <= TRAILER_BUDGET:
+        return status
+    info = error_details_pb2.ErrorInfo()
+    status.details[0].Unpack(info)
+    omitted: list[str] = []
+    while len(status.details) > 1:
+        largest = max(range(1, len(status.details)), key=lambda i: status.details[i].ByteSize())
+        omitted.append(status.details[largest].type_url.rsplit(".", 1)[-1])
+        del status.details[largest]
+        info.metadata["details_omitted"] = ",".join(omitted)
+        status.details[0].Pack(info)
+        if _trailer_bytes(status) <= TRAILER_BUDGET:
+            break
+    return status
 
 
 def internal_status(domain: str, request_id: str) -> status_pb2.Status:
