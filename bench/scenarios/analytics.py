@@ -25,7 +25,9 @@ service's rate limits are raised for the run (the limiter still runs: one Redis 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 import statistics
 import subprocess
 import threading
@@ -33,6 +35,7 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import grpc
 import psycopg
@@ -193,26 +196,43 @@ def copy_rate(database_url: str, batches: list[data.Batch]) -> tuple[float, floa
     return sum(b.events for b in batches) / wall, cpu
 
 
+def _stored_events(batch: data.Batch) -> list[Any]:
+    """The batch's rows as the service's validated events (from its COPY text)."""
+    from symphony_analytics.domain.models import StoredEvent
+
+    out = []
+    for line in batch.copy_text.decode().splitlines():
+        f = line.split("\t")
+        out.append(
+            StoredEvent(
+                f[0],
+                f[1],
+                datetime.fromisoformat(f[2]),
+                datetime.fromisoformat(f[3]),
+                f[4],
+                f[5],
+                f[6],
+                f[7],
+                json.loads(f[8]),
+                int(f[9]),
+            )
+        )
+    return out
+
+
 def sql_pipeline_rate(database_url: str, batches: list[data.Batch]) -> tuple[float, float]:
-    """Diagnostic: the service's own ingest statements (staging COPY, dedupe, insert, rollup
-    upserts, counter; repository.py) run bare with psycopg on the same rows and concurrency,
-    i.e. the service without Python, gRPC and validation."""
+    """Diagnostic: the service's own ingest statement (rows as one JSON parameter → dedupe +
+    insert + rollup deltas + counter; repository.py) run bare with psycopg on the same rows and
+    concurrency, i.e. the service without gRPC, validation and its Python. The rollups
+    themselves are folded in the background, outside the ingest transaction, as in the service."""
     from symphony_analytics.db import repository as repo
 
-    steps = [
-        repo.DEDUPE_STAGING.text,
-        repo.INSERT_EVENTS.text,
-        repo.UPSERT_HOURLY.text,
-        repo.UPSERT_DAILY.text,
-    ]
-    counter = (
-        "INSERT INTO analytics.ingest_counts AS t (bucket, shard, accepted, duplicates)"
-        " VALUES (date_trunc('hour', now()), %s, 500, 0) ON CONFLICT (bucket, shard) DO UPDATE"
-        " SET accepted = t.accepted + EXCLUDED.accepted, duplicates = t.duplicates"
-    )
+    store = re.sub(r":(rows|bucket|shard|extra_duplicates)\b", r"%(\1)s", repo.STORE_EVENTS.text)
+    rows = [repo.staging_rows(_stored_events(b)) for b in batches]  # before timing
     conns = [psycopg.connect(database_url) for _ in range(INGEST_CONCURRENCY)]
-    queue = list(reversed(batches))
+    queue = list(reversed(rows))
     lock = threading.Lock()
+    bucket = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
     def worker(n: int, conn: psycopg.Connection) -> None:
         while True:
@@ -221,12 +241,9 @@ def sql_pipeline_rate(database_url: str, batches: list[data.Batch]) -> tuple[flo
                     return
                 batch = queue.pop()
             with conn.transaction():
-                conn.execute(repo.CREATE_STAGING.text)
-                with conn.cursor().copy(repo.COPY_STAGING) as copy:
-                    copy.write(batch.copy_text)
-                for sql in steps:
-                    conn.execute(sql)
-                conn.execute(counter, (n,))
+                conn.execute(
+                    store, {"rows": batch, "bucket": bucket, "shard": n, "extra_duplicates": 0}
+                )
 
     def go() -> None:
         threads = [threading.Thread(target=worker, args=(n, c)) for n, c in enumerate(conns)]

@@ -8,9 +8,12 @@ import pytest
 import pytest_asyncio
 
 from symphony.analytics.v1 import analytics_internal_service_pb2_grpc, analytics_service_pb2_grpc
-from symphony_analytics.bootstrap import DEFINITION
+from symphony_analytics.bootstrap import DEFINITION, make_service
+from symphony_analytics.config import AnalyticsSettings
+from symphony_analytics.domain.service import AnalyticsService
 from symphony_common.context import Principal
 from symphony_common.db import migrations
+from symphony_common.db.engine import create_engine
 from symphony_common.service import Overrides, RunningService
 from symphony_common.testing.tokens import TestSigner
 from tests.integration.analytics.support import (
@@ -66,6 +69,17 @@ async def analytics(
     )
     yield running
     await running.stop()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def rollups(analytics_url: str) -> AsyncIterator[AnalyticsService]:
+    """The service's rollup upkeep on its own engine (`fold_rollups`, `rebuild_rollups`): the
+    service under test runs no background fold, so tests fold when they mean to."""
+    engine = create_engine(analytics_url, application_name="test-rollups")
+    yield make_service(
+        AnalyticsSettings(database_url=analytics_url), engine, registry=None, rate_limiter=None
+    )
+    await engine.dispose()
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -31,6 +31,7 @@ TABLES = (
     "event_ids",
     "activity_hourly",
     "activity_daily",
+    "rollup_pending",
     "dropped_counts",
     "ingest_counts",
     "download_outbox_ids",

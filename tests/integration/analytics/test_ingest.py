@@ -37,7 +37,8 @@ def stored_rows(url: str) -> list[tuple]:
 async def test_valid_batch_is_stored_and_a_retry_counts_as_duplicates(
     stub, analytics_url, clean
 ) -> None:
-    events = [make_event() for _ in range(10)]
+    when = datetime.now(UTC).replace(microsecond=123_457) - timedelta(minutes=3)
+    events = [make_event(client_time=when) for _ in range(10)]
     first = await stub.BatchIngestEvents(spb.BatchIngestEventsRequest(events=events))
     assert (first.accepted_count, first.duplicate_count, first.rejected_count) == (10, 0, 0)
     assert first.schema_version == 2
@@ -45,6 +46,11 @@ async def test_valid_batch_is_stored_and_a_retry_counts_as_duplicates(
     assert (retry.accepted_count, retry.duplicate_count, retry.rejected_count) == (0, 11, 0)
     rows = stored_rows(analytics_url)
     assert len(rows) == 10
+    with psycopg.connect(analytics_url) as conn:
+        times = conn.execute("SELECT DISTINCT event_time FROM analytics.events").fetchall()
+    assert times == [(when,)]  # exact to the microsecond
+    totals = await stub.QueryDroppedEvents(spb.QueryDroppedEventsRequest())
+    assert (totals.accepted_total, totals.duplicate_total) == (10, 11)
     assert {str(r[0]) for r in rows} == {e.event_id for e in events}
 
 
@@ -140,7 +146,9 @@ async def test_sent_time_corrects_client_clock_skew(stub, analytics_url, clean) 
     assert abs((datetime.now(UTC) - event_time).total_seconds()) < 60
 
 
-async def test_an3_stored_columns_are_exactly_the_allowlist(stub, analytics_url, clean) -> None:
+async def test_an3_stored_columns_are_exactly_the_allowlist(
+    stub, analytics_url, rollups, clean
+) -> None:
     event = make_event(properties={"language": "python"})
     event.receive_time.CopyFrom(ts(datetime(2001, 1, 1, tzinfo=UTC)))  # output-only: ignored
     await stub.BatchIngestEvents(
@@ -168,10 +176,20 @@ async def test_an3_stored_columns_are_exactly_the_allowlist(stub, analytics_url,
             c for c in every if any(w in c for w in ("ip", "addr", "user", "email", "peer"))
         }
         row = conn.execute("SELECT events::text, receive_time FROM analytics.events").fetchone()
-        dump = conn.execute(
-            "SELECT string_agg(t::text, ' ') FROM (SELECT * FROM analytics.activity_daily) t"
-        ).fetchone()[0]
-    assert "203.0.113.9" not in row[0] and "203.0.113.9" not in dump
+        dumps = [
+            conn.execute(
+                "SELECT string_agg(t::text, ' ') FROM (SELECT * FROM analytics.rollup_pending) t"
+            ).fetchone()[0]
+        ]
+    await rollups.fold_rollups()
+    with psycopg.connect(analytics_url) as conn:
+        dumps.append(
+            conn.execute(
+                "SELECT string_agg(t::text, ' ') FROM (SELECT * FROM analytics.activity_daily) t"
+            ).fetchone()[0]
+        )
+    assert "203.0.113.9" not in row[0]
+    assert all(dump and "203.0.113.9" not in dump for dump in dumps)
     assert row[1].year > 2001
 
 
@@ -228,11 +246,14 @@ async def test_stream_ingest_answers_once_for_the_whole_stream(stub, analytics_u
         yield spb.StreamIngestEventsRequest(events=events[:10])
         yield spb.StreamIngestEventsRequest(events=[*events[10:20], events[0], make_event("nope")])
         yield spb.StreamIngestEventsRequest(events=events[20:])
+        yield spb.StreamIngestEventsRequest(events=events[1:3])  # nothing new at all
 
     answer = await stub.StreamIngestEvents(messages())
-    assert (answer.accepted_count, answer.duplicate_count, answer.rejected_count) == (30, 1, 1)
+    assert (answer.accepted_count, answer.duplicate_count, answer.rejected_count) == (30, 3, 1)
     assert answer.rejected_events[0].index == 21
     assert len(stored_rows(analytics_url)) == 30
+    totals = await stub.QueryDroppedEvents(spb.QueryDroppedEventsRequest())
+    assert (totals.accepted_total, totals.duplicate_total, totals.dropped_total) == (30, 3, 1)
 
 
 async def test_get_event_schema_serves_versions(stub) -> None:
@@ -259,3 +280,19 @@ async def test_get_event_schema_serves_versions(stub) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as error:
         await stub.GetEventSchema(spb.GetEventSchemaRequest(version=-1))
     assert reason_of(error.value) == "INVALID_SCHEMA_VERSION"
+
+
+async def test_a_missing_partition_is_created_and_the_batch_stored(
+    stub, analytics_url, clean
+) -> None:
+    when = datetime.now(UTC) - timedelta(days=3)
+    partition = f"analytics.events_p{when:%Y%m%d}"
+    with psycopg.connect(analytics_url, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE {partition}")
+    answer = await stub.BatchIngestEvents(
+        spb.BatchIngestEventsRequest(events=[make_event(client_time=when)])
+    )
+    assert answer.accepted_count == 1
+    with psycopg.connect(analytics_url) as conn:
+        assert conn.execute("SELECT to_regclass(%s) IS NOT NULL", (partition,)).fetchone()[0]
+        assert conn.execute("SELECT count(*) FROM analytics.events").fetchone() == (1,)

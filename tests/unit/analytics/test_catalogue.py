@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -130,7 +131,7 @@ def test_int_bounds_and_doubles() -> None:
 
 
 def test_timestamps_and_skew() -> None:
-    late = IncomingEvent(**{**event().__dict__, "client_time": NOW - timedelta(days=31)})
+    late = dataclasses.replace(event(), client_time=NOW - timedelta(days=31))
     assert check(late).reason == Reason.TIMESTAMP_TOO_OLD  # type: ignore[union-attr]
     skewed = validate_event(
         CATALOGUE.current, late, index=0, receive_time=NOW, skew=timedelta(days=30)

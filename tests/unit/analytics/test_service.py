@@ -37,6 +37,7 @@ class FakeQueries:
         ]
         self.figures: list[BucketFigure] = []
         self.asked_groups = None
+        self.folded = NOW - timedelta(seconds=2)
 
     async def event_totals_by_group(self, *args):
         return self.totals
@@ -45,6 +46,9 @@ class FakeQueries:
         self.asked_groups = groups
         return self.figures
 
+    async def folded_through(self):
+        return self.folded
+
 
 class FakeEvents:
     def __init__(self) -> None:
@@ -52,7 +56,7 @@ class FakeEvents:
         self.fail = False
         self.gate: asyncio.Event | None = None
 
-    async def store(self, events):
+    async def store(self, events, bucket, extra_duplicates):
         if self.gate:
             await self.gate.wait()
         if self.fail:
@@ -157,6 +161,8 @@ async def test_groups_below_threshold_fold_into_other_and_points_are_suppressed(
     assert (today["linux-x64"].events, today["linux-x64"].suppressed) == (10, False)
     assert (today["darwin-arm64"].events, today["darwin-arm64"].suppressed) == (0, True)
     assert today["other"].suppressed
+    # The figures are complete up to the last fold of the rollups, not up to now.
+    assert result.data_through == queries.folded
 
 
 def test_iso_weeks_and_months() -> None:

@@ -1,4 +1,4 @@
-"""`python -m symphony_analytics serve|migrate|rebuild-rollups [--days N]`."""
+"""`python -m symphony_analytics serve|migrate|rebuild-rollups [--days N]|fold-rollups`."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from symphony_analytics.config import AnalyticsSettings
 from symphony_common.service import main
 
 
-async def _rebuild(days: int) -> None:
-    """Recompute the rollups of the last `days` days from the raw events (within retention)."""
+async def _rollups(days: int | None) -> None:
+    """With `days`: recompute the rollups of the last `days` days from the raw events (within
+    retention). Without: fold the pending rollup deltas now (as `serve` does periodically)."""
     from symphony_common.db.engine import create_engine
 
     settings = AnalyticsSettings()
@@ -26,6 +27,9 @@ async def _rebuild(days: int) -> None:
     )
     try:
         service = make_service(settings, engine, registry=None, rate_limiter=None)
+        if days is None:
+            await service.fold_rollups()
+            return
         end = datetime.now(UTC) + timedelta(days=1)
         await service.rebuild_rollups(end - timedelta(days=days + 1), end)
     finally:
@@ -37,7 +41,10 @@ def run() -> None:
         parser = argparse.ArgumentParser(prog="symphony-analytics rebuild-rollups")
         parser.add_argument("--days", type=int, default=AnalyticsSettings().raw_retention_days)
         args = parser.parse_args(sys.argv[2:])
-        asyncio.run(_rebuild(args.days))
+        asyncio.run(_rollups(args.days))
+        sys.exit(0)
+    if len(sys.argv) > 1 and sys.argv[1] == "fold-rollups":
+        asyncio.run(_rollups(None))
         sys.exit(0)
     sys.exit(main(DEFINITION))
 

@@ -97,7 +97,7 @@ async def build(settings: AnalyticsSettings, overrides: Overrides) -> Wiring:
     if registry is None:
         channel = open_channel(settings.registry_address, service_token=settings.service_token)
         registry = GrpcRegistryDirectory(channel)
-        closers.append(channel.close)
+        closers.append(lambda: channel.close(None))
     service = make_service(
         settings,
         engine,
@@ -140,12 +140,23 @@ async def build(settings: AnalyticsSettings, overrides: Overrides) -> Wiring:
                     continue
             await asyncio.sleep(settings.maintenance_interval_seconds)
 
+    async def fold_rollups() -> None:
+        """Ingest only appends rollup deltas; this folds them into the rollups, periodically."""
+        while True:
+            try:
+                await service.fold_rollups()
+            except DomainError:
+                log.warning("analytics rollup fold skipped: storage unavailable")
+            except Exception:  # keep folding: queries depend on it
+                log.exception("analytics rollup fold failed")
+            await asyncio.sleep(settings.rollup_fold_interval_seconds)
+
     return Wiring(
         register=register,
         service_names=SERVICE_NAMES,
         authenticator=authenticator,
         readiness=lambda: database_ready(engine),
-        background=[maintenance] if overrides.extra.get("maintenance", True) else [],
+        background=[maintenance, fold_rollups] if overrides.extra.get("maintenance", True) else [],
         closers=closers,
     )
 

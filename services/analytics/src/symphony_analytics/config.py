@@ -34,6 +34,9 @@ class AnalyticsSettings(ServiceSettings):
     stream_idle_seconds: float = 30.0
     # Peers whose `x-forwarded-for` names the real client (the gateway), comma-separated.
     trusted_proxies: str = "127.0.0.1,::1"
+    # How often the rollup deltas of new batches are folded into the rollups (seconds): queries
+    # trail ingest by about this long; `data_through_time` says up to when they are complete.
+    rollup_fold_interval_seconds: float = 2.0
     # How often partitions are created ahead and retention is applied.
     maintenance_interval_seconds: float = 3600.0
     # Use Redis for rate limits (a per-process limiter takes over while it is unreachable).

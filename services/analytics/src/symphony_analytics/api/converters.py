@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from google.protobuf import duration_pb2, timestamp_pb2
+from google.protobuf import duration_pb2, struct_pb2, timestamp_pb2
 
 from symphony.analytics.v1 import (
     analytics_internal_service_pb2 as ipb,
@@ -31,6 +31,7 @@ from symphony_analytics.domain.models import (
     ValueKind,
 )
 from symphony_analytics.domain.service import IngestMessage
+from symphony_common.grpc.convert import proto_enum
 
 _KINDS = {
     "null_value": ValueKind.NULL,
@@ -79,19 +80,21 @@ def _event_time(value: timestamp_pb2.Timestamp) -> datetime:
     """`value.ToDatetime(tzinfo=UTC)` without its per-call overhead for in-range values."""
     seconds, nanos = value.seconds, value.nanos
     if _MIN_SECONDS <= seconds <= _MAX_SECONDS and 0 <= nanos < 1_000_000_000:
-        return _EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
+        return _EPOCH + timedelta(0, seconds, nanos // 1000)  # positional: 3× faster than keywords
     return value.ToDatetime(tzinfo=UTC)  # raises for what is out of range
 
 
+def _property_value(value: struct_pb2.Value) -> PropertyValue:
+    kind = value.WhichOneof("kind")
+    if kind in _SCALARS:
+        return PropertyValue(_KINDS[kind], getattr(value, kind))
+    return PropertyValue(_KINDS.get(kind or "", ValueKind.MISSING))
+
+
 def incoming_event(event: rpb.Event) -> IncomingEvent:
-    properties = {}
     sent = event.properties
-    for name in sent:  # keys + lookup: the map's items() view iterates in Python
-        value = sent[name]
-        kind = value.WhichOneof("kind")
-        mapped = _KINDS.get(kind or "", ValueKind.MISSING)
-        scalar = getattr(value, kind) if kind in _SCALARS else None
-        properties[name] = PropertyValue(mapped, scalar)
+    # keys + lookup: the map's items() view iterates in Python
+    properties = {name: _property_value(sent[name]) for name in sent} if sent else {}
     client_time = None
     if event.HasField("client_time"):
         try:
@@ -99,15 +102,15 @@ def incoming_event(event: rpb.Event) -> IncomingEvent:
         except (ValueError, OverflowError):
             client_time = datetime.min.replace(tzinfo=UTC)  # refused as too old
     return IncomingEvent(
-        event_id=event.event_id,
-        name=event.name,
-        client_time=client_time,
-        install_id=event.install_id,
-        session_id=event.session_id,
-        editor_version=event.editor_version,
-        platform=event.platform,
-        properties=properties,
-        encoded_size=event.ByteSize(),
+        event.event_id,
+        event.name,
+        client_time,
+        event.install_id,
+        event.session_id,
+        event.editor_version,
+        event.platform,
+        properties,
+        event.ByteSize(),
     )
 
 
@@ -127,8 +130,9 @@ def ingest_message(
     )
 
 
-def reason(value: Reason) -> int:
-    return rpb.RejectionReason.Value(f"REJECTION_REASON_{value.value}")
+def reason(value: Reason) -> rpb.RejectionReason:
+    number = rpb.RejectionReason.Value(f"REJECTION_REASON_{value.value}")
+    return proto_enum(rpb.RejectionReason, number)
 
 
 def rejected_events(outcome: IngestOutcome) -> list[rpb.RejectedEvent]:
@@ -157,7 +161,7 @@ def event_schema(schema: EventSchema) -> rpb.EventSchema:
         for p in e.properties:
             prop = rpb.PropertyDefinition(
                 name=p.name,
-                type=_PROPERTY_TYPES[p.type.value],
+                type=proto_enum(rpb.PropertyType, _PROPERTY_TYPES[p.type.value]),
                 description=p.description,
                 required=p.required,
                 max_length=p.max_length,
@@ -217,11 +221,14 @@ def interval(value: int) -> Interval:
     return Interval.HOUR if value == rpb.INTERVAL_HOUR else Interval.DAY
 
 
-def interval_proto(value: Interval) -> int:
+def interval_proto(value: Interval) -> rpb.Interval:
     return rpb.INTERVAL_HOUR if value == Interval.HOUR else rpb.INTERVAL_DAY
 
 
-PERIODS = {rpb.ACTIVITY_PERIOD_WEEK: Period.WEEK, rpb.ACTIVITY_PERIOD_MONTH: Period.MONTH}
+PERIODS: dict[int, Period] = {
+    rpb.ACTIVITY_PERIOD_WEEK: Period.WEEK,
+    rpb.ACTIVITY_PERIOD_MONTH: Period.MONTH,
+}
 PERIOD_PROTOS = {
     Period.DAY: rpb.ACTIVITY_PERIOD_DAY,
     Period.WEEK: rpb.ACTIVITY_PERIOD_WEEK,

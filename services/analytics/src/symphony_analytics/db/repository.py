@@ -9,10 +9,9 @@ import json
 import random
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -32,7 +31,6 @@ from symphony_analytics.domain.models import (
 )
 from symphony_analytics.domain.service import EXTENSION_EVENTS, PartitionMissing
 from symphony_common.db.unit_of_work import sqlstate, translate_db_errors
-from symphony_common.errors import database_unavailable
 
 CHECK_VIOLATION = "23514"  # also "no partition of relation ... found for row"
 INGEST_SHARDS = 8
@@ -41,50 +39,6 @@ DIMENSION_COLUMNS = {
     "platform": "platform",
     "extension": "extension",
 }
-
-CREATE_STAGING = text(
-    """
-    CREATE TEMP TABLE IF NOT EXISTS ingest_staging (
-        event_id uuid NOT NULL,
-        name text NOT NULL,
-        event_time timestamptz NOT NULL,
-        receive_time timestamptz NOT NULL,
-        install_id uuid NOT NULL,
-        session_id uuid NOT NULL,
-        editor_version text NOT NULL,
-        platform text NOT NULL,
-        properties jsonb NOT NULL,
-        schema_version smallint NOT NULL
-    ) ON COMMIT DELETE ROWS
-    """
-)
-COPY_STAGING = (
-    "COPY pg_temp.ingest_staging (event_id, name, event_time, receive_time, install_id, session_id,"
-    " editor_version, platform, properties, schema_version) FROM STDIN"
-)
-# Keep only the ids seen for the first time; a concurrent batch with the same id waits on the
-# unique index until the first commits, then skips it: each id is stored once.
-DEDUPE_STAGING = text(
-    """
-    WITH new AS (
-        INSERT INTO analytics.event_ids (event_id, receive_time)
-        SELECT event_id, receive_time FROM pg_temp.ingest_staging ORDER BY event_id
-        ON CONFLICT (event_id) DO NOTHING
-        RETURNING event_id
-    )
-    DELETE FROM pg_temp.ingest_staging s
-    WHERE NOT EXISTS (SELECT 1 FROM new WHERE new.event_id = s.event_id)
-    """
-)
-INSERT_EVENTS = text(
-    """
-    INSERT INTO analytics.events (event_id, name, event_time, receive_time, install_id, session_id,
-                                  editor_version, platform, properties, schema_version)
-    SELECT event_id, name, event_time, receive_time, install_id, session_id,
-           editor_version, platform, properties, schema_version
-    FROM pg_temp.ingest_staging
-    """
-)
 
 HOURLY_SELECT = """
     SELECT date_trunc('hour', event_time, 'UTC') AS bucket, name AS event, install_id, editor_version,
@@ -101,66 +55,120 @@ HOURLY_COLUMNS = "bucket, event, install_id, editor_version, platform, extension
 DAILY_COLUMNS = (
     "day, event, install_id, editor_version, platform, extension, extension_version, event_count"
 )
-# ORDER BY the conflict key so that concurrent batches lock rollup rows in the same order.
-UPSERT_HOURLY = text(
-    f"""
-    INSERT INTO analytics.activity_hourly AS t ({HOURLY_COLUMNS})
-    SELECT * FROM ({HOURLY_SELECT.format(source="pg_temp.ingest_staging")}) s
-    ORDER BY event, bucket, install_id, editor_version, platform, extension
-    ON CONFLICT (event, bucket, install_id, editor_version, platform, extension)
-    DO UPDATE SET event_count = t.event_count + EXCLUDED.event_count
-    """
-)
-UPSERT_DAILY = text(
-    f"""
-    INSERT INTO analytics.activity_daily AS t ({DAILY_COLUMNS})
-    SELECT * FROM ({DAILY_SELECT.format(source="pg_temp.ingest_staging")}) s
-    ORDER BY event, day, install_id, editor_version, platform, extension, extension_version
-    ON CONFLICT (event, day, install_id, editor_version, platform, extension, extension_version)
-    DO UPDATE SET event_count = t.event_count + EXCLUDED.event_count
-    """
+PENDING_COLUMNS = (
+    "bucket, event, install_id, editor_version, platform, extension, extension_version, event_count"
 )
 
+# The batch's rows arrive as ONE parameter, a JSON array of rows (see `staging_rows`); one
+# statement stores them: `new` are the ids seen for the first time (a concurrent batch with the
+# same id waits on the unique index until the first commits, then skips it: each id is stored
+# once); their events are stored, their rollup deltas appended to rollup_pending for the fold,
+# and the hour's accepted/duplicate counters (a random shard) updated. Returns (accepted,
+# duplicates). Times travel as microseconds since the epoch (exact; no text to parse).
+STORE_EVENTS = text(
+    f"""
+    WITH staged AS MATERIALIZED (
+        SELECT (r->>0)::uuid AS event_id, r->>1 AS name,
+               timestamptz 'epoch' + (r->>2)::bigint * interval '1 microsecond' AS event_time,
+               timestamptz 'epoch' + (r->>3)::bigint * interval '1 microsecond' AS receive_time,
+               (r->>4)::uuid AS install_id, (r->>5)::uuid AS session_id, r->>6 AS editor_version,
+               r->>7 AS platform, r->8 AS properties, (r->>9)::smallint AS schema_version
+        FROM jsonb_array_elements(CAST(:rows AS jsonb)) r
+    ), new AS (
+        INSERT INTO analytics.event_ids (event_id, receive_time)
+        SELECT event_id, receive_time FROM staged ORDER BY event_id
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING event_id
+    ), stored AS (
+        INSERT INTO analytics.events (event_id, name, event_time, receive_time, install_id, session_id,
+                                      editor_version, platform, properties, schema_version)
+        SELECT s.event_id, s.name, s.event_time, s.receive_time, s.install_id, s.session_id,
+               s.editor_version, s.platform, s.properties, s.schema_version
+        FROM staged s JOIN new USING (event_id)
+        RETURNING name, event_time, install_id, editor_version, platform, properties
+    ), pending AS (
+        INSERT INTO analytics.rollup_pending ({PENDING_COLUMNS})
+        SELECT date_trunc('hour', event_time, 'UTC'), name, install_id, editor_version, platform,
+               coalesce(properties->>'extension', ''), coalesce(properties->>'extension_version', ''),
+               count(*)
+        FROM stored GROUP BY 1, 2, 3, 4, 5, 6, 7
+    ), totals AS (
+        SELECT (SELECT count(*) FROM stored) AS accepted,
+               (SELECT count(*) FROM staged) - (SELECT count(*) FROM new) AS duplicates
+    ), counted AS (
+        INSERT INTO analytics.ingest_counts AS t (bucket, shard, accepted, duplicates)
+        SELECT :bucket, :shard, accepted, duplicates + :extra_duplicates FROM totals
+        ON CONFLICT (bucket, shard) DO UPDATE
+        SET accepted = t.accepted + EXCLUDED.accepted, duplicates = t.duplicates + EXCLUDED.duplicates
+    )
+    SELECT accepted, duplicates FROM totals
+    """
+)
 
-def _copy_field(value: str) -> str:
-    """A text field in COPY text format: backslash, tab, newline and carriage return escaped."""
-    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-        return value.translate(_COPY_ESCAPES)
-    return value
+# The fold: drains up to :limit pending deltas into the rollups in ONE statement (so in one
+# transaction): what is deleted is exactly what is added, never twice, never missed. Rows are
+# upserted in key order. Returns how many deltas were drained and when the statement started:
+# when fewer than :limit were drained, every batch committed before that time is folded.
+FOLD_ROLLUPS = text(
+    f"""
+    WITH drained AS (
+        DELETE FROM analytics.rollup_pending
+        WHERE ctid = ANY(ARRAY(SELECT ctid FROM analytics.rollup_pending LIMIT :limit))
+        RETURNING {PENDING_COLUMNS}
+    ), hourly AS (
+        INSERT INTO analytics.activity_hourly AS t ({HOURLY_COLUMNS})
+        SELECT bucket, event, install_id, editor_version, platform, extension, sum(event_count)
+        FROM drained GROUP BY 1, 2, 3, 4, 5, 6
+        ORDER BY event, bucket, install_id, editor_version, platform, extension
+        ON CONFLICT (event, bucket, install_id, editor_version, platform, extension)
+        DO UPDATE SET event_count = t.event_count + EXCLUDED.event_count
+    ), daily AS (
+        INSERT INTO analytics.activity_daily AS t ({DAILY_COLUMNS})
+        SELECT date_trunc('day', bucket, 'UTC'), event, install_id, editor_version, platform,
+               extension, extension_version, sum(event_count)
+        FROM drained GROUP BY 1, 2, 3, 4, 5, 6, 7
+        ORDER BY 2, 1, 3, 4, 5, 6, 7
+        ON CONFLICT (event, day, install_id, editor_version, platform, extension, extension_version)
+        DO UPDATE SET event_count = t.event_count + EXCLUDED.event_count
+    )
+    SELECT count(*), statement_timestamp() FROM drained
+    """
+)
+# Folds and rebuilds of the rollups take this lock (transaction-scoped), one at a time.
+ROLLUP_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('analytics.rollups'))")
+FOLD_BATCH = 50_000
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _dump_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
-def copy_text(events: Sequence[StoredEvent]) -> bytes:
-    """The staging rows in COPY text format, built in one pass (column order of COPY_STAGING).
-    Ids are canonical UUID text and times are ISO 8601 with an offset (validated upstream);
-    every free-form field goes through `_copy_field`."""
-    received: dict[datetime, str] = {}
-    lines = []
+def staging_rows(events: Sequence[StoredEvent]) -> str:
+    """The events as one JSON array of rows in `STORED_FIELDS` order, times as microseconds
+    since the epoch: one C-level encode for the whole batch, and JSON escapes whatever a
+    string holds."""
+    received: dict[datetime, int] = {}  # one receive time per batch
+    rows = []
     for e in events:
         receive_time = received.get(e.receive_time)
         if receive_time is None:
-            receive_time = received[e.receive_time] = e.receive_time.isoformat()
-        lines.append(
-            "\t".join(
-                (
-                    _copy_field(e.event_id),
-                    _copy_field(e.name),
-                    e.event_time.isoformat(),
-                    receive_time,
-                    _copy_field(e.install_id),
-                    _copy_field(e.session_id),
-                    _copy_field(e.editor_version),
-                    _copy_field(e.platform),
-                    _copy_field(_dump_json(e.properties)),
-                    str(int(e.schema_version)),
-                )
+            receive_time = received[e.receive_time] = (e.receive_time - _EPOCH) // _MICROSECOND
+        rows.append(
+            (
+                e.event_id,
+                e.name,
+                (e.event_time - _EPOCH) // _MICROSECOND,
+                receive_time,
+                e.install_id,
+                e.session_id,
+                e.editor_version,
+                e.platform,
+                e.properties,
+                e.schema_version,
             )
         )
-    lines.append("")
-    return "\n".join(lines).encode()
+    return _dump_json(rows)
 
 
 @contextlib.contextmanager
@@ -178,32 +186,20 @@ class SqlEventRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def store(self, events: Sequence[StoredEvent]) -> StoreResult:
+    async def store(
+        self, events: Sequence[StoredEvent], bucket: datetime, extra_duplicates: int
+    ) -> StoreResult:
         if not events:
             return StoreResult(0, 0)
+        params = {
+            "rows": staging_rows(events),
+            "bucket": bucket,
+            "shard": random.randrange(INGEST_SHARDS),
+            "extra_duplicates": extra_duplicates,
+        }
         with _translate():
-            await self.conn.execute(CREATE_STAGING)
-            await self._copy(events)
-            duplicates = (await self.conn.execute(DEDUPE_STAGING)).rowcount
-            accepted = (await self.conn.execute(INSERT_EVENTS)).rowcount
-            if accepted:
-                await self.conn.execute(UPSERT_HOURLY)
-                await self.conn.execute(UPSERT_DAILY)
+            accepted, duplicates = (await self.conn.execute(STORE_EVENTS, params)).one()
         return StoreResult(accepted, duplicates)
-
-    async def _copy(self, events: Sequence[StoredEvent]) -> None:
-        raw = await self.conn.get_raw_connection()
-        driver = raw.driver_connection
-        assert driver is not None
-        try:
-            async with driver.cursor() as cursor, cursor.copy(COPY_STAGING) as copy:
-                await copy.write(copy_text(events))
-        except (psycopg.OperationalError, psycopg.InterfaceError):
-            raise database_unavailable() from None
-        except psycopg.Error as error:
-            if error.sqlstate == CHECK_VIOLATION:
-                raise PartitionMissing() from None
-            raise
 
     async def count_dropped(
         self, bucket: datetime, drops: Sequence[tuple[Reason, str]], accepted: int, duplicates: int
@@ -362,6 +358,10 @@ class SqlQueryRepository:
         )
         return [GroupTotal(r[0], int(r[1]), int(r[2])) for r in rows]
 
+    async def folded_through(self) -> datetime | None:
+        rows = await self._rows("SELECT folded_through FROM analytics.rollup_folds", {})
+        return rows[0][0] if rows else None
+
     async def dropped(self, start: datetime, end: datetime) -> tuple[list[DroppedCount], int, int]:
         params = {"start": start, "end": end}
         rows = await self._rows(
@@ -510,16 +510,47 @@ class SqlMaintenance:
             if n < 10000:
                 return purged
 
+    async def fold_rollups(self) -> tuple[int, datetime]:
+        """Drain rollup_pending into the rollups, FOLD_BATCH deltas per transaction, until it is
+        empty; returns the deltas folded and the time before which every batch is folded."""
+        folded = 0
+        while True:
+            with _translate():
+                async with self.engine.begin() as conn:
+                    await conn.execute(ROLLUP_LOCK)
+                    drained, started = (
+                        await conn.execute(FOLD_ROLLUPS, {"limit": FOLD_BATCH})
+                    ).one()
+                    folded += drained
+                    if drained < FOLD_BATCH:
+                        await conn.execute(
+                            text(
+                                "UPDATE analytics.rollup_folds SET folded_through = greatest(folded_through, :t)"
+                            ),
+                            {"t": started},
+                        )
+                        return folded, started
+
     async def rebuild_rollups(self, start: datetime, end: datetime) -> None:
         params = {"start": start, "end": end}
         raw = "(SELECT * FROM analytics.events WHERE event_time >= :start AND event_time < :end) e"
         with _translate():
             async with self.engine.begin() as conn:
-                # Ingest (ROW EXCLUSIVE) waits while the rollups of the range are replaced.
+                # No fold meanwhile; ingest (ROW EXCLUSIVE on rollup_pending) waits, and the
+                # batches in flight commit first: each event of the range is then either in
+                # the recount below or (committed later) in rollup_pending, never both.
+                await conn.execute(ROLLUP_LOCK)
                 await conn.execute(
                     text(
-                        "LOCK TABLE analytics.activity_hourly, analytics.activity_daily IN SHARE ROW EXCLUSIVE MODE"
+                        "LOCK TABLE analytics.rollup_pending, analytics.activity_hourly, analytics.activity_daily"
+                        " IN SHARE ROW EXCLUSIVE MODE"
                     )
+                )
+                await conn.execute(
+                    text(
+                        "DELETE FROM analytics.rollup_pending WHERE bucket >= :start AND bucket < :end"
+                    ),
+                    params,
                 )
                 await conn.execute(
                     text(

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -157,46 +158,13 @@ def _parse(
 # Only the canonical lowercase form is accepted (so one event has one id): exactly the strings
 # for which `str(uuid.UUID(s)) == s`, checked without building a UUID.
 CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_is_uuid = CANONICAL_UUID.fullmatch
 
 
-def _uuid(value: str) -> str | None:
-    return value if CANONICAL_UUID.fullmatch(value) else None
-
-
-@dataclass(frozen=True)
-class _CompiledEvent:
-    definition: EventDefinition
-    properties: dict[str, PropertyDefinition]
-    required: tuple[str, ...]
-
-
-_COMPILED: dict[int, tuple[EventSchema, dict[str, _CompiledEvent]]] = {}
-
-
-def _compiled(schema: EventSchema) -> dict[str, _CompiledEvent]:
-    """Per-schema lookup tables (event by name, property by name, required names), built once."""
-    entry = _COMPILED.get(id(schema))
-    if entry is None or entry[0] is not schema:
-        table = {
-            e.name: _CompiledEvent(
-                e,
-                {p.name: p for p in e.properties},
-                tuple(p.name for p in e.properties if p.required),
-            )
-            for e in schema.events
-        }
-        entry = _COMPILED[id(schema)] = (schema, table)
-    return entry[1]
-
-
-_PATTERNS: dict[str, re.Pattern[str]] = {}
-
-
-def _pattern(source: str) -> re.Pattern[str]:
-    compiled = _PATTERNS.get(source)
-    if compiled is None:
-        compiled = _PATTERNS[source] = re.compile(source)
-    return compiled
+@functools.lru_cache(maxsize=4096)
+def _known_uuid(value: str) -> bool:
+    """For install and session ids, which repeat across a batch (one editor sends it)."""
+    return _is_uuid(value) is not None
 
 
 class _Reject(Exception):
@@ -207,56 +175,208 @@ class _Reject(Exception):
         self.description = description
 
 
-def _check_property(prop: PropertyDefinition, value: PropertyValue) -> Any:
+_Checker = Callable[[PropertyValue], Any]
+_SCALAR_KINDS = frozenset((ValueKind.NUMBER, ValueKind.STRING, ValueKind.BOOL))
+
+
+def _checker(prop: PropertyDefinition) -> _Checker:
+    """The check of one declared property, built once per schema: the value as stored, or
+    `_Reject`."""
     path = f"properties.{prop.name}"
-    if value.kind in (ValueKind.NULL, ValueKind.STRUCT, ValueKind.LIST, ValueKind.MISSING):
-        raise _Reject(
-            Reason.INVALID_PROPERTY_TYPE, path, "only scalar property values are accepted"
-        )
     kind = prop.type
-    if kind == PropertyType.BOOL:
-        if value.kind != ValueKind.BOOL:
-            raise _Reject(Reason.INVALID_PROPERTY_TYPE, path, "must be true or false")
-        return bool(value.value)
-    if kind in (PropertyType.INT, PropertyType.DOUBLE):
-        if value.kind != ValueKind.NUMBER:
-            raise _Reject(Reason.INVALID_PROPERTY_TYPE, path, "must be a number")
-        number = float(value.value)
-        if not math.isfinite(number):
-            raise _Reject(Reason.INVALID_PROPERTY_VALUE, path, "must be a finite number")
-        if kind == PropertyType.INT and (
-            number != math.floor(number) or abs(number) > MAX_SAFE_INT
-        ):
-            raise _Reject(Reason.INVALID_PROPERTY_TYPE, path, "must be an integer within ±2^53")
-        if (prop.min_value is not None and number < prop.min_value) or (
-            prop.max_value is not None and number > prop.max_value
-        ):
-            raise _Reject(Reason.INVALID_PROPERTY_VALUE, path, "is out of the allowed range")
-        return int(number) if kind == PropertyType.INT else number
-    if value.kind != ValueKind.STRING:
-        raise _Reject(Reason.INVALID_PROPERTY_TYPE, path, "must be a string")
-    text = str(value.value)
-    if kind == PropertyType.ENUM:
-        if text not in prop.allowed_values:
-            raise _Reject(Reason.INVALID_PROPERTY_VALUE, path, "is not one of the allowed values")
-        return text
-    if prop.max_length and len(text) > prop.max_length:
-        raise _Reject(Reason.PROPERTY_TOO_LONG, path, "is longer than the schema allows")
-    if kind == PropertyType.STRING:
-        if not _pattern(prop.pattern).fullmatch(text):
+
+    def scalar(value: PropertyValue, expected: ValueKind, description: str) -> Any:
+        if value.kind not in _SCALAR_KINDS:
             raise _Reject(
-                Reason.INVALID_PROPERTY_VALUE, path, "does not match the schema's pattern"
+                Reason.INVALID_PROPERTY_TYPE, path, "only scalar property values are accepted"
             )
-        return text
-    if kind == PropertyType.VERSION:
-        if not SEMVER.fullmatch(text):
-            raise _Reject(Reason.INVALID_PROPERTY_VALUE, path, "must be a SemVer version")
-        return text
-    if not EXTENSION_ID.fullmatch(text):
-        raise _Reject(
-            Reason.INVALID_PROPERTY_VALUE, path, "must be an extension id `namespace.extension`"
+        if value.kind != expected:
+            raise _Reject(Reason.INVALID_PROPERTY_TYPE, path, description)
+        return value.value
+
+    if kind == PropertyType.BOOL:
+        return lambda value: bool(scalar(value, ValueKind.BOOL, "must be true or false"))
+
+    if kind in (PropertyType.INT, PropertyType.DOUBLE):
+        integer = kind == PropertyType.INT
+        low, high = prop.min_value, prop.max_value
+
+        def number(value: PropertyValue) -> Any:
+            n = float(scalar(value, ValueKind.NUMBER, "must be a number"))
+            if not math.isfinite(n):
+                raise _Reject(Reason.INVALID_PROPERTY_VALUE, path, "must be a finite number")
+            if integer and (n != math.floor(n) or abs(n) > MAX_SAFE_INT):
+                raise _Reject(Reason.INVALID_PROPERTY_TYPE, path, "must be an integer within ±2^53")
+            if (low is not None and n < low) or (high is not None and n > high):
+                raise _Reject(Reason.INVALID_PROPERTY_VALUE, path, "is out of the allowed range")
+            return int(n) if integer else n
+
+        return number
+
+    if kind == PropertyType.ENUM:
+        allowed = frozenset(prop.allowed_values)
+
+        def enum(value: PropertyValue) -> Any:
+            text = str(scalar(value, ValueKind.STRING, "must be a string"))
+            if text not in allowed:
+                raise _Reject(
+                    Reason.INVALID_PROPERTY_VALUE, path, "is not one of the allowed values"
+                )
+            return text
+
+        return enum
+
+    max_length = prop.max_length
+    if kind == PropertyType.STRING:
+        matches, problem = re.compile(prop.pattern).fullmatch, "does not match the schema's pattern"
+    elif kind == PropertyType.VERSION:
+        matches, problem = SEMVER.fullmatch, "must be a SemVer version"
+    else:
+        matches, problem = EXTENSION_ID.fullmatch, "must be an extension id `namespace.extension`"
+    lower = kind == PropertyType.EXTENSION_ID  # extension ids compare case-insensitively
+
+    def string(value: PropertyValue) -> Any:
+        text = str(scalar(value, ValueKind.STRING, "must be a string"))
+        if max_length and len(text) > max_length:
+            raise _Reject(Reason.PROPERTY_TOO_LONG, path, "is longer than the schema allows")
+        if not matches(text):
+            raise _Reject(Reason.INVALID_PROPERTY_VALUE, path, problem)
+        return text.lower() if lower else text
+
+    return string
+
+
+@dataclass(frozen=True)
+class _CompiledEvent:
+    definition: EventDefinition
+    checks: dict[str, _Checker]
+    required: tuple[str, ...]
+
+
+_COMPILED: dict[int, tuple[EventSchema, dict[str, _CompiledEvent]]] = {}
+
+
+def _compiled(schema: EventSchema) -> dict[str, _CompiledEvent]:
+    """Per-schema lookup tables (event by name, property check by name, required names), built
+    once."""
+    entry = _COMPILED.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        table = {
+            e.name: _CompiledEvent(
+                e,
+                {p.name: _checker(p) for p in e.properties},
+                tuple(p.name for p in e.properties if p.required),
+            )
+            for e in schema.events
+        }
+        entry = _COMPILED[id(schema)] = (schema, table)
+    return entry[1]
+
+
+class EventValidator:
+    """Validates the events of one message against `schema`; what is the same for all of them
+    (the schema's tables, the accepted event-time window) is worked out once."""
+
+    __slots__ = ("events", "max_event_bytes", "newest", "oldest", "receive_time", "skew", "version")
+
+    def __init__(self, schema: EventSchema, receive_time: datetime, skew: timedelta) -> None:
+        limits = schema.limits
+        self.events = _compiled(schema)
+        self.version = schema.version
+        self.max_event_bytes = limits.max_event_bytes
+        self.receive_time = receive_time
+        self.skew = skew
+        self.oldest = receive_time - limits.max_event_age
+        self.newest = receive_time + limits.max_clock_skew
+
+    def __call__(self, event: IncomingEvent, index: int) -> StoredEvent | Rejection:
+        """The event as it will be stored, or the first problem found (in proto order)."""
+        event_id = event.event_id
+        valid_id = _is_uuid(event_id) is not None
+        compiled = self.events.get(event.name) if event.name else None
+        try:
+            if event.encoded_size > self.max_event_bytes:
+                raise _Reject(
+                    Reason.EVENT_TOO_LARGE, "", "the event is larger than max_event_bytes"
+                )
+            if not valid_id:
+                raise _Reject(
+                    Reason.INVALID_EVENT_ID,
+                    "event_id",
+                    "must be a UUID in canonical lowercase form",
+                )
+            if compiled is None:
+                raise _Reject(Reason.UNKNOWN_EVENT, "name", "is not an event of the schema")
+            if event.client_time is None:
+                raise _Reject(Reason.MISSING_TIMESTAMP, "client_time", "is required")
+            event_time = event.client_time + self.skew
+            if event_time < self.oldest:
+                raise _Reject(
+                    Reason.TIMESTAMP_TOO_OLD, "client_time", "is older than max_event_age"
+                )
+            if event_time > self.newest:
+                raise _Reject(
+                    Reason.TIMESTAMP_IN_FUTURE,
+                    "client_time",
+                    "is further ahead than max_clock_skew",
+                )
+            if not _known_uuid(event.install_id):
+                raise _Reject(
+                    Reason.INVALID_INSTALL_ID,
+                    "install_id",
+                    "must be a UUID in canonical lowercase form",
+                )
+            if not _known_uuid(event.session_id):
+                raise _Reject(
+                    Reason.INVALID_SESSION_ID,
+                    "session_id",
+                    "must be a UUID in canonical lowercase form",
+                )
+            if not _editor_version(event.editor_version):
+                raise _Reject(
+                    Reason.INVALID_EDITOR_VERSION,
+                    "editor_version",
+                    "must be a SemVer version of at most 64 characters",
+                )
+            if event.platform not in PLATFORMS:
+                raise _Reject(Reason.INVALID_PLATFORM, "platform", "is not an allowed platform")
+            properties: dict[str, Any] = {}
+            sent = event.properties
+            if sent:
+                checks = compiled.checks
+                for name in sorted(sent):
+                    check = checks.get(name)
+                    if check is None:
+                        raise _Reject(
+                            Reason.UNKNOWN_PROPERTY,
+                            "properties",
+                            "a property is not declared for this event",
+                        )
+                    properties[name] = check(sent[name])
+            for required in compiled.required:
+                if required not in properties:
+                    raise _Reject(Reason.MISSING_PROPERTY, f"properties.{required}", "is required")
+        except _Reject as problem:
+            return Rejection(
+                index=index,
+                event_id=event_id if valid_id else "",
+                reason=problem.reason,
+                field=problem.field,
+                description=problem.description,
+                event=compiled.definition.name if compiled else "",
+            )
+        return StoredEvent(
+            event_id,
+            compiled.definition.name,
+            event_time,
+            self.receive_time,
+            event.install_id,
+            event.session_id,
+            event.editor_version,
+            event.platform,
+            properties,
+            self.version,
         )
-    return text.lower()  # extension ids compare case-insensitively
 
 
 def validate_event(
@@ -267,88 +387,14 @@ def validate_event(
     receive_time: datetime,
     skew: timedelta,
 ) -> StoredEvent | Rejection:
-    """The event as it will be stored, or the first problem found (in the order of the proto)."""
-    event_id = _uuid(event.event_id)
-    shown_id = event_id or ""
-    compiled = _compiled(schema).get(event.name) if event.name else None
-    definition = compiled.definition if compiled else None
-    try:
-        if event.encoded_size > schema.limits.max_event_bytes:
-            raise _Reject(Reason.EVENT_TOO_LARGE, "", "the event is larger than max_event_bytes")
-        if event_id is None:
-            raise _Reject(
-                Reason.INVALID_EVENT_ID, "event_id", "must be a UUID in canonical lowercase form"
-            )
-        if compiled is None or definition is None:
-            raise _Reject(Reason.UNKNOWN_EVENT, "name", "is not an event of the schema")
-        if event.client_time is None:
-            raise _Reject(Reason.MISSING_TIMESTAMP, "client_time", "is required")
-        event_time = event.client_time + skew
-        if event_time < receive_time - schema.limits.max_event_age:
-            raise _Reject(Reason.TIMESTAMP_TOO_OLD, "client_time", "is older than max_event_age")
-        if event_time > receive_time + schema.limits.max_clock_skew:
-            raise _Reject(
-                Reason.TIMESTAMP_IN_FUTURE, "client_time", "is further ahead than max_clock_skew"
-            )
-        install_id = _uuid(event.install_id)
-        if install_id is None:
-            raise _Reject(
-                Reason.INVALID_INSTALL_ID,
-                "install_id",
-                "must be a UUID in canonical lowercase form",
-            )
-        session_id = _uuid(event.session_id)
-        if session_id is None:
-            raise _Reject(
-                Reason.INVALID_SESSION_ID,
-                "session_id",
-                "must be a UUID in canonical lowercase form",
-            )
-        if len(event.editor_version) > MAX_EDITOR_VERSION or not SEMVER.fullmatch(
-            event.editor_version
-        ):
-            raise _Reject(
-                Reason.INVALID_EDITOR_VERSION,
-                "editor_version",
-                "must be a SemVer version of at most 64 characters",
-            )
-        if event.platform not in PLATFORMS:
-            raise _Reject(Reason.INVALID_PLATFORM, "platform", "is not an allowed platform")
-        properties: dict[str, Any] = {}
-        declared = compiled.properties
-        for name in sorted(event.properties):
-            prop = declared.get(name)
-            if prop is None:
-                raise _Reject(
-                    Reason.UNKNOWN_PROPERTY,
-                    "properties",
-                    "a property is not declared for this event",
-                )
-            properties[name] = _check_property(prop, event.properties[name])
-        for required in compiled.required:
-            if required not in properties:
-                raise _Reject(Reason.MISSING_PROPERTY, f"properties.{required}", "is required")
-    except _Reject as problem:
-        return Rejection(
-            index=index,
-            event_id=shown_id,
-            reason=problem.reason,
-            field=problem.field,
-            description=problem.description,
-            event=definition.name if definition else "",
-        )
-    return StoredEvent(
-        event_id=event_id,
-        name=definition.name,
-        event_time=event_time,
-        receive_time=receive_time,
-        install_id=install_id,
-        session_id=session_id,
-        editor_version=event.editor_version,
-        platform=event.platform,
-        properties=properties,
-        schema_version=schema.version,
-    )
+    """One event on its own (see `EventValidator`)."""
+    return EventValidator(schema, receive_time, skew)(event, index)
+
+
+@functools.lru_cache(maxsize=1024)
+def _editor_version(value: str) -> bool:
+    """Editor versions repeat across a batch and across installs."""
+    return len(value) <= MAX_EDITOR_VERSION and SEMVER.fullmatch(value) is not None
 
 
 def schema_names(schema: EventSchema) -> Iterable[str]:

@@ -23,9 +23,13 @@ from symphony_analytics.domain.models import (
 
 
 class EventRepository(Protocol):
-    async def store(self, events: Sequence[StoredEvent]) -> StoreResult:
-        """Insert the events whose ids are new (within the dedupe window) and update the
-        rollups for exactly those, in the unit of work's transaction."""
+    async def store(
+        self, events: Sequence[StoredEvent], bucket: datetime, extra_duplicates: int
+    ) -> StoreResult:
+        """Insert the events whose ids are new (within the dedupe window), append the rollup
+        deltas of exactly those for the fold, and add the accepted and duplicate totals (plus
+        `extra_duplicates`, found before storing) to the counters of hour `bucket`, in the unit
+        of work's transaction. Nothing at all when `events` is empty."""
         ...
 
     async def count_dropped(
@@ -78,6 +82,10 @@ class QueryRepository(Protocol):
         self, start: datetime, end: datetime, filters: Filters
     ) -> list[GroupTotal]: ...
 
+    async def folded_through(self) -> datetime | None:
+        """Every batch acknowledged before this time is in the rollups."""
+        ...
+
     async def dropped(self, start: datetime, end: datetime) -> tuple[list[DroppedCount], int, int]:
         """The drop counters by (reason, event), and the accepted and duplicate totals."""
         ...
@@ -103,9 +111,15 @@ class DownloadRepository(Protocol):
 
 
 class AnalyticsUnitOfWork(Protocol):
-    events: EventRepository
-    queries: QueryRepository
-    downloads: DownloadRepository
+    # Read-only to the domain (so an implementation may hold narrower, SQL-typed repositories).
+    @property
+    def events(self) -> EventRepository: ...
+
+    @property
+    def queries(self) -> QueryRepository: ...
+
+    @property
+    def downloads(self) -> DownloadRepository: ...
 
     async def __aenter__(self) -> Self: ...
 
@@ -128,7 +142,14 @@ class Maintenance(Protocol):
 
     async def purge_dedupe(self, before: datetime) -> int: ...
 
-    async def rebuild_rollups(self, start: datetime, end: datetime) -> None: ...
+    async def fold_rollups(self) -> tuple[int, datetime]:
+        """Move the pending rollup deltas into the rollups, exactly once; (deltas folded, the
+        time before which every committed batch is folded)."""
+        ...
+
+    async def rebuild_rollups(self, start: datetime, end: datetime) -> None:
+        """Recount the rollups of [start, end) from raw events, dropping their pending deltas."""
+        ...
 
 
 class RateLimiter(Protocol):

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from symphony_analytics.domain.catalogue import SEMVER, SchemaCatalogue, validate_event
+from symphony_analytics.domain.catalogue import SEMVER, EventValidator, SchemaCatalogue
 from symphony_analytics.domain.models import (
     ActiveInstallsResult,
     BucketFigure,
@@ -270,13 +270,12 @@ class AnalyticsService:
 
         receive_time = self._clock()
         skew = receive_time - message.sent_time if message.sent_time else timedelta(0)
+        validate = EventValidator(schema, receive_time, skew)
         valid: list[StoredEvent] = []
         rejected: list[Rejection] = []
         in_batch_duplicates = 0
-        for position, event in enumerate(message.events):
-            result = validate_event(
-                schema, event, index=index_offset + position, receive_time=receive_time, skew=skew
-            )
+        for position, event in enumerate(message.events, index_offset):
+            result = validate(event, position)
             if isinstance(result, Rejection):
                 rejected.append(result)
                 continue
@@ -316,17 +315,17 @@ class AnalyticsService:
             ) from None
         try:
             drops = [(r.reason, r.event) for r in rejected]
+            bucket = floor_hour(receive_time)
             for attempt in range(4):
                 try:
                     with _storage():
                         async with self._uow() as uow:
-                            result = await uow.events.store(valid)
-                            await uow.events.count_dropped(
-                                floor_hour(receive_time),
-                                drops,
-                                result.accepted,
-                                result.duplicates + in_batch_duplicates,
-                            )
+                            # store() counts what it accepts; nothing to store: count here.
+                            result = await uow.events.store(valid, bucket, in_batch_duplicates)
+                            if drops or not valid:
+                                await uow.events.count_dropped(
+                                    bucket, drops, 0, 0 if valid else in_batch_duplicates
+                                )
                             await uow.commit()
                     return result.accepted, result.duplicates
                 except Aborted:
@@ -434,6 +433,14 @@ class AnalyticsService:
             )
         return dropped, purged
 
+    async def fold_rollups(self) -> int:
+        """Fold the rollup deltas of committed batches into the rollups; returns how many."""
+        if self._maintenance is None:
+            return 0
+        with _storage():
+            folded, _ = await self._maintenance.fold_rollups()
+        return folded
+
     async def rebuild_rollups(self, start: datetime, end: datetime) -> None:
         if self._maintenance is None:
             return
@@ -527,6 +534,13 @@ class AnalyticsService:
             )
         return out
 
+    async def _data_through(self, uow: AnalyticsUnitOfWork) -> datetime:
+        """Rollups trail ingest by up to a fold interval: every batch acknowledged before the
+        last fold is in them (the clock's now if the store does not say)."""
+        now = self._clock()
+        folded = await uow.queries.folded_through()
+        return min(now, folded) if folded else now
+
     async def time_series(
         self,
         *,
@@ -549,9 +563,9 @@ class AnalyticsService:
             first, last = self._range(start, end, interval, timedelta(hours=48), timedelta(days=31))
         else:
             first, last = self._range(start, end, interval, timedelta(days=30), timedelta(days=366))
-        now = self._clock()
         with _storage():
             async with self._uow() as uow:
+                through = await self._data_through(uow)
                 chosen: list[str] | None = None
                 has_other = False
                 if group_by:
@@ -563,7 +577,9 @@ class AnalyticsService:
                     event, interval, first, last, group_by, parsed, chosen
                 )
         series = self._series(figures, buckets(first, last, interval), chosen, has_other)
-        return TimeSeriesResult(event, interval, first, last, group_by, series, self.threshold, now)
+        return TimeSeriesResult(
+            event, interval, first, last, group_by, series, self.threshold, through
+        )
 
     async def active_installs(
         self,
@@ -586,9 +602,9 @@ class AnalyticsService:
             Period.MONTH: (timedelta(days=365), timedelta(days=5 * 366)),
         }
         first, last = self._range(start, end, period, *spans[period])
-        now = self._clock()
         with _storage():
             async with self._uow() as uow:
+                through = await self._data_through(uow)
                 chosen: list[str] | None = None
                 has_other = False
                 if group_by:
@@ -598,7 +614,7 @@ class AnalyticsService:
                     period, first, last, group_by, parsed, chosen
                 )
         series = self._series(figures, buckets(first, last, period), chosen, has_other)
-        return ActiveInstallsResult(period, first, last, group_by, series, self.threshold, now)
+        return ActiveInstallsResult(period, first, last, group_by, series, self.threshold, through)
 
     async def top_events(
         self,
@@ -615,9 +631,9 @@ class AnalyticsService:
             raise invalid_field("limit", "must be between 1 and 100", "INVALID_LIMIT")
         limit = limit or 10
         first, last = self._range(start, end, Interval.DAY, timedelta(days=30), timedelta(days=366))
-        now = self._clock()
         with _storage():
             async with self._uow() as uow:
+                through = await self._data_through(uow)
                 totals = await uow.queries.top_events(first, last, parsed)
         shown = [
             EventTotal(t.group, t.events, t.installs, False)
@@ -630,7 +646,7 @@ class AnalyticsService:
         ranked = sorted(shown, key=lambda e: (-e.events, e.event)) + sorted(
             hidden, key=lambda e: e.event
         )
-        return TopEventsResult(ranked[:limit], first, last, self.threshold, now)
+        return TopEventsResult(ranked[:limit], first, last, self.threshold, through)
 
     async def dropped_events(
         self, *, start: datetime | None, end: datetime | None, address: str
@@ -689,13 +705,15 @@ class AnalyticsService:
             and await self._registry.is_member(namespace, principal.user_id)
         )
         extension_id = f"{namespace}.{extension}".lower()
-        now = self._clock()
         with _storage():
             async with self._uow() as uow:
+                through = await self._data_through(uow)
                 rows = await uow.queries.extension_figures(
                     extension_id, namespace.lower(), extension.lower(), version, first, last
                 )
-        return self._extension_result(namespace, extension, version, first, last, rows, member, now)
+        return self._extension_result(
+            namespace, extension, version, first, last, rows, member, through
+        )
 
     def _figures(self, row: ExtensionDay | None, member: bool) -> ExtensionFigures:
         if row is None:
@@ -715,7 +733,7 @@ class AnalyticsService:
         last: datetime,
         rows: list[ExtensionDay],
         member: bool,
-        now: datetime,
+        through: datetime,
     ) -> ExtensionStatsResult:
         by_key = {(r.day, r.version): r for r in rows}
         days = buckets(first, last, Interval.DAY)
@@ -742,7 +760,7 @@ class AnalyticsService:
             versions=per_version,
             suppression_applied=not member,
             threshold=self.threshold,
-            data_through=now,
+            data_through=through,
         )
 
     # -- internal ingest --------------------------------------------------------------------
