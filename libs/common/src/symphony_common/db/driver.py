@@ -14,13 +14,16 @@ import contextlib
 import re
 from collections import namedtuple
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 import psycopg
 from psycopg.pq.abc import PGresult
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
+
+from symphony_common.db.unit_of_work import translate_db_errors
 
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
@@ -175,3 +178,68 @@ def recheck_after_failure(pool: AsyncConnectionPool[Any]) -> None:
 
 
 _background: set[asyncio.Task[None]] = set()
+
+
+class PoolUnitOfWork:
+    """One transaction over a pooled connection: `async with uow: ...; await uow.commit()`,
+    rolled back without the commit. `single_statement=True` is for a unit that runs one
+    statement: a statement is its own snapshot, so no BEGIN/COMMIT round trips. Subclasses build
+    their repositories in `_open(conn)`."""
+
+    def __init__(self, pool: AsyncConnectionPool[Any], *, single_statement: bool = False) -> None:
+        self.pool = pool
+        self.single_statement = single_statement
+        self._conn: Connection | None = None
+        self._committed = False
+
+    @property
+    def connection(self) -> Connection:
+        if self._conn is None:
+            raise RuntimeError("unit of work is not open")
+        return self._conn
+
+    def _open(self, conn: Connection) -> None:
+        """Hook for subclasses: build repositories on the open connection."""
+
+    async def __aenter__(self) -> Self:
+        with translate_db_errors():
+            try:
+                raw = await self.pool.getconn()
+            except psycopg.Error as error:  # PoolTimeout, or the database is unreachable
+                raise Connection.wrap(error) from None
+            self._conn = Connection(raw)
+            self._committed = False
+            try:
+                if not self.single_statement:
+                    await self._conn.command(b"BEGIN")
+            except BaseException:
+                await self._release()
+                raise
+        self._open(self._conn)
+        return self
+
+    async def commit(self) -> None:
+        if not self.single_statement:
+            with translate_db_errors():
+                await self.connection.command(b"COMMIT")
+        self._committed = True
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._release()
+
+    async def _release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        if not (conn.broken or self._committed or self.single_statement):
+            with contextlib.suppress(psycopg.Error, OSError):
+                await conn.raw.execute(b"ROLLBACK")
+        if conn.broken:
+            recheck_after_failure(self.pool)
+        # The pool discards a broken connection and rolls back one left in a transaction.
+        await self.pool.putconn(conn.raw)
