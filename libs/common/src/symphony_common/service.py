@@ -21,7 +21,12 @@ import grpc
 
 from symphony_common.config import ServiceSettings
 from symphony_common.grpc.interceptors import ServiceInterceptor
-from symphony_common.grpc.server import ReadinessCheck, ServiceRuntime, create_server
+from symphony_common.grpc.server import (
+    ReadinessCheck,
+    ServiceRuntime,
+    cancel_and_wait,
+    create_server,
+)
 from symphony_common.logging import configure_logging
 from symphony_common.tokens import Authenticator, JwksSource, PatIntrospect
 
@@ -90,11 +95,7 @@ class RunningService:
         return self.runtime.port
 
     async def stop(self, grace: float = 1.0) -> None:
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self.tasks)
         await self.runtime.stop(grace)
         await self.wiring.close()
 

@@ -39,7 +39,8 @@ class _Subscription:
     async def wait(self, timeout: float) -> list[str] | None:  # noqa: ASYNC109
         if not self._flag.is_set():
             try:
-                await asyncio.wait_for(self._flag.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._flag.wait()
             except TimeoutError:
                 return None
         events, self._events = sorted(self._events), set()

@@ -194,7 +194,8 @@ async def _watch(args: argparse.Namespace, config: ClientConfig) -> int:
         last = engine.store.cursor
         while not task.done():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(engine.changed.wait(), 1.0)
+                async with asyncio.timeout(1.0):
+                    await engine.changed.wait()
             engine.changed.clear()
             cursor = engine.store.cursor
             if cursor != last:

@@ -624,7 +624,8 @@ class SyncEngine:
                     attempt += 1
                     continue
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), poll_interval)
+                    async with asyncio.timeout(poll_interval):
+                        await self._wake.wait()
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -4,12 +4,11 @@ does not), reflection, message-size limits, keepalive, and a graceful drain on S
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -26,6 +25,21 @@ log = logging.getLogger(__name__)
 LIVENESS = "liveness"
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
+
+
+STOP_TASK_SECONDS = 5.0
+
+
+async def cancel_and_wait(tasks: Sequence[asyncio.Task[Any]]) -> None:
+    """Cancel background tasks and wait for them to end, but not forever: a task that swallows
+    its cancellation (a library's wait_for racing it) must not stop the process from stopping."""
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=STOP_TASK_SECONDS)
+    for task in pending:
+        log.warning("a background task ignored its cancellation", extra={"task": task.get_name()})
 
 
 @dataclass
@@ -51,7 +65,10 @@ class ServiceRuntime:
         if self.readiness is None:
             return True
         try:
-            return await asyncio.wait_for(self.readiness(), timeout=self.readiness_interval)
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation
+            # that races the probe's completion, and stop() then waited on this loop forever.
+            async with asyncio.timeout(self.readiness_interval):
+                return await self.readiness()
         except Exception:  # any failure of the probe means "not ready"
             return False
 
@@ -78,9 +95,7 @@ class ServiceRuntime:
     async def stop(self, grace: float) -> None:
         """Stop taking traffic at once (health NOT_SERVING), let in-flight calls finish."""
         if self._ready_task is not None:
-            self._ready_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ready_task
+            await cancel_and_wait([self._ready_task])
         await self.health.enter_graceful_shutdown()
         for hook in self.on_drain:
             result = hook()

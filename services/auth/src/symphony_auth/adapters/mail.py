@@ -137,5 +137,6 @@ class OutboxWorker:
             except Exception:
                 log.warning("outbox round failed", exc_info=True)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.poll_seconds)
+                async with asyncio.timeout(self.poll_seconds):
+                    await self.wake.wait()
             self.wake.clear()
