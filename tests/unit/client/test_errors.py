@@ -3,11 +3,9 @@ write (`symphony_common.grpc.status`), and the sync engine's first retry follows
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import grpc
-import pytest
 
 from symphony_client.errors import ErrorDetails, details_of, error_reason
 from symphony_client.sync.engine import SyncEngine
@@ -47,28 +45,14 @@ def test_an_error_without_details_has_neither() -> None:
     assert details_of(bare) == ErrorDetails()
 
 
-@pytest.fixture
-def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The delays the engine asks for (recorded, not waited)."""
-    delays: list[float] = []
-
-    async def record(delay: float) -> None:
-        delays.append(delay)
-
-    monkeypatch.setattr(asyncio, "sleep", record)
-    return delays
-
-
-async def test_a_draining_replica_is_left_at_once_then_backoff_resumes(
-    tmp_path: Path, slept: list[float]
-) -> None:
+def test_a_draining_replica_is_left_at_once_then_backoff_resumes(tmp_path: Path) -> None:
     engine = SyncEngine(tmp_path / "cache.db", "127.0.0.1:1", lambda: "t", retry_initial=0.5)
     try:
-        await engine._backoff(0, shutting_down())  # first retry: the server's 0 s
-        await engine._backoff(1, shutting_down())  # then exponential, jittered
-        await engine._backoff(0, rpc_error(domain_error_status(not_found("x", "y"), "d")))
+        first = engine.retry_delay(0, shutting_down())  # the server's 0 s
+        second = engine.retry_delay(1, shutting_down())  # then exponential, jittered
+        other = engine.retry_delay(0, rpc_error(domain_error_status(not_found("x", "y"), "d")))
     finally:
         engine.store.close()
-    assert slept[0] == 0.0
-    assert 0.5 <= slept[1] <= 1.0
-    assert 0.25 <= slept[2] <= 0.5
+    assert first == 0.0
+    assert 0.5 <= second <= 1.0
+    assert 0.25 <= other <= 0.5

@@ -582,15 +582,17 @@ class SyncEngine:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
-    async def _backoff(self, attempt: int, error: grpc.aio.AioRpcError | None = None) -> None:
+    def retry_delay(self, attempt: int, error: grpc.aio.AioRpcError | None = None) -> float:
         """Exponential with jitter. The first retry follows the server's RetryInfo when it
         sent one: a draining replica says 0 s (SHUTTING_DOWN), and another replica answers."""
         hint = details_of(error).retry_after if error is not None and attempt == 0 else None
         if hint is not None:
-            await asyncio.sleep(min(hint, self.retry_max))
-            return
+            return min(hint, self.retry_max)
         delay = min(self.retry_max, self.retry_initial * (2 ** min(attempt, 10)))
-        await asyncio.sleep(delay * (0.5 + random.random() / 2))
+        return delay * (0.5 + random.random() / 2)
+
+    async def _backoff(self, attempt: int, error: grpc.aio.AioRpcError | None = None) -> None:
+        await asyncio.sleep(self.retry_delay(attempt, error))
 
     async def run(self, poll_interval: float = 60.0) -> None:
         """Until cancelled: keep the queue pushed and the cache current."""
