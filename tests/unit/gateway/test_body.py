@@ -71,17 +71,18 @@ def test_wrong_enum_and_number_in_star_body():
         assert field in caught.value.message
 
 
-# \v and \f are whitespace to Python's bytes.isspace() but not to JSON (found by IN-3).
-@pytest.mark.parametrize("raw", [b"{", b'{"a": }', b"\xff\xfe", b"[1, 2]", b"\x0b", b" \x0c "])
+# Whitespace alone is no JSON value (IN-3 sent b"\x0b" and b" \t\n\r").
+@pytest.mark.parametrize(
+    "raw", [b"{", b'{"a": }', b"\xff\xfe", b"[1, 2]", b"\x0b", b" \x0c ", b" \t\r\n"]
+)
 def test_malformed_json_is_400(raw):
     with pytest.raises(GatewayError) as caught:
         apply(BodyMapper(DESCRIPTOR, "*", "POST"), raw)
     assert caught.value.http_status == 400
 
 
-@pytest.mark.parametrize("raw", [b"", b" \t\r\n"])
-def test_empty_body_leaves_the_message_empty(raw):
-    assert apply(BodyMapper(DESCRIPTOR, "*", "POST"), raw) == REQUEST()
+def test_empty_body_leaves_the_message_empty():
+    assert apply(BodyMapper(DESCRIPTOR, "*", "POST"), b"") == REQUEST()
 
 
 def test_output_uses_json_names_and_prints_every_field():
