@@ -10,9 +10,11 @@ upload and download.
   tables (bench/registry_data.py); search columns filled with the repository's own assignments.
 - Search: the same list of queries (a word, a prefix, two words, a typo, an exact id) one at a
   time through SearchExtensions on a registry with its Redis cache off (every call runs the
-  SQL), then bare: `symphony_registry.db.search.statement()` — the very statement the service
-  runs — through psycopg on one connection. Service latency includes gRPC, auth context, the
-  second query that loads the hits' extension rows, and conversion.
+  SQL), and each also bare, right before or after (alternating):
+  `symphony_registry.db.search.statement()` — the very statement the service runs — through
+  psycopg on one connection. Service latency includes gRPC, auth context, the two statements
+  that load the hits' extension rows and newest builds (the catalogue has no version rows, so
+  the second finds none), and conversion.
 - GetExtension: h2load, 4 connections × 8 streams, one extension (a Redis hit after the first
   call), anonymous like the website; the bare echo is measured in the same run.
 - Download: DownloadPackage of a published 100 MB package, consumed by a grpc.aio client; the
@@ -130,36 +132,46 @@ def percentile(values: list[float], share: float) -> float:
 # ---------------------------------------------------------------- search
 
 
-def service_search_ms(address: str, queries: list[str]) -> list[float]:
-    with grpc.insecure_channel(address) as channel:
-        stub = registry_service_pb2_grpc.RegistryServiceStub(channel)
-        times = []
-        for query in queries:
-            started = time.perf_counter()
-            stub.SearchExtensions(
-                spb.SearchExtensionsRequest(query=query, page_size=PAGE_SIZE), timeout=60
-            )
-            times.append((time.perf_counter() - started) * 1000)
-    return times
+def search_ms(
+    address: str, database_url: str, queries: list[str]
+) -> tuple[list[float], list[float]]:
+    """(service ms, bare ms) of each query, the two run back to back, alternating which goes
+    first: on a shared machine two blocks of 200 queries a minute apart met different loads,
+    which moved the ratio by ±0.3 between runs.
 
-
-def bare_search_ms(database_url: str, queries: list[str]) -> list[float]:
-    """The service's own statement, run on one plain connection (SQLAlchemy's `text()` over
+    Bare is the service's own statement on one plain connection (SQLAlchemy's `text()` over
     psycopg, as the repository does), including SET LOCAL and fetching every row."""
     engine = create_engine(_sqlalchemy_url(database_url), pool_size=1)
-    times = []
+    service, bare = [], []
     try:
-        with engine.connect() as conn:
-            for query in queries:
+        with grpc.insecure_channel(address) as channel, engine.connect() as conn:
+            stub = registry_service_pb2_grpc.RegistryServiceStub(channel)
+
+            def through_service(query: str) -> float:
+                started = time.perf_counter()
+                stub.SearchExtensions(
+                    spb.SearchExtensionsRequest(query=query, page_size=PAGE_SIZE), timeout=60
+                )
+                return (time.perf_counter() - started) * 1000
+
+            def bare_sql(query: str) -> float:
                 sql, params = statement(m.SearchQuery(text=query, limit=PAGE_SIZE), 5.0)
                 started = time.perf_counter()
                 with conn.begin():
                     conn.execute(text(SETUP_SQL))
                     conn.execute(text(sql), params).all()
-                times.append((time.perf_counter() - started) * 1000)
+                return (time.perf_counter() - started) * 1000
+
+            for i, query in enumerate(queries):
+                if i % 2:
+                    bare.append(bare_sql(query))
+                    service.append(through_service(query))
+                else:
+                    service.append(through_service(query))
+                    bare.append(bare_sql(query))
     finally:
         engine.dispose()
-    return times
+    return service, bare
 
 
 def search_rows(ctx: BenchContext, signer: TestSigner, queries: list[str]) -> list[Row]:
@@ -169,12 +181,10 @@ def search_rows(ctx: BenchContext, signer: TestSigner, queries: list[str]) -> li
         address,
         _,
     ):
-        service_search_ms(address, queries[:20])  # connections, plans, shared buffers
-        bare_search_ms(ctx.database_url, queries[:20])
+        search_ms(address, ctx.database_url, queries[:20])  # connections, plans, shared buffers
         for _ in range(RUNS):
-            for target, times in (
-                (service, service_search_ms(address, queries)),
-                (bare, bare_search_ms(ctx.database_url, queries)),
+            for target, times in zip(
+                (service, bare), search_ms(address, ctx.database_url, queries), strict=True
             ):
                 target.append(
                     Measurement(

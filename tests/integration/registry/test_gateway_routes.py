@@ -101,7 +101,8 @@ async def test_raw_upload_and_download(registry: RegistryHarness, gateway: str) 
             "/v1/publishing:upload", content=b"nope", headers={"authorization": f"Bearer {token}"}
         )
         assert bad.status_code == 400 and "PACKAGE_NOT_ZIP" in bad.text
-        assert (await client.post("/v1/publishing:upload", content=data)).status_code == 401
+        anon = await client.post("/v1/publishing:upload", content=data)
+        assert anon.status_code == 401, anon.text
 
 
 async def test_openvsx_shapes(registry: RegistryHarness, gateway: str) -> None:

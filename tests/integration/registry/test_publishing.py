@@ -8,6 +8,7 @@ import io
 import json
 import os
 import zipfile
+from typing import Any
 
 import grpc
 import pytest
@@ -552,3 +553,48 @@ async def test_idempotent_upload(registry: RegistryHarness) -> None:
     again = await registry.upload(data, registry.token("jan"), request_id=rid)
     assert first.version.uid == again.version.uid
     _ = package_json
+
+
+async def test_a_page_of_extensions_carries_each_ones_newest_builds(
+    registry: RegistryHarness,
+) -> None:
+    """Listing and search load the newest builds of a whole page at once; each extension must
+    still get its own newest stable and newer pre-release build for the asked platform."""
+    ns = await registry.namespace("una")
+    for name, version, pre, platform in (
+        ("alpha", "1.0.0", False, None),
+        ("alpha", "2.0.0-rc.1", True, None),
+        ("beta", "3.0.0", False, None),
+        ("beta", "3.1.0", False, "linux-x64"),
+        ("gamma", "0.1.0-beta.1", True, None),
+    ):
+        _, scan = await registry.publish(
+            build_vsix(ns, name, version, pre_release=pre, target_platform=platform), "una"
+        )
+        assert scan.state == pb.SCAN_STATE_PASSED
+
+    def builds(extensions: Any) -> dict[str, tuple[str, str]]:
+        return {  # search also finds other tests' namespaces with similar names
+            e.extension_id: (e.latest_version.version, e.pre_release_version.version)
+            for e in extensions
+            if e.namespace == ns
+        }
+
+    listed = await registry.stub.ListExtensions(
+        spb.ListExtensionsRequest(parent=f"namespaces/{ns}")
+    )
+    assert builds(listed.extensions) == {
+        f"{ns}.alpha": ("1.0.0", "2.0.0-rc.1"),
+        f"{ns}.beta": ("3.1.0", ""),
+        f"{ns}.gamma": ("0.1.0-beta.1", ""),
+    }
+    found = await registry.stub.SearchExtensions(
+        spb.SearchExtensionsRequest(
+            query=ns, target_platform="darwin-arm64", include_pre_release=True
+        )
+    )
+    assert builds(r.extension for r in found.results) == {
+        f"{ns}.alpha": ("1.0.0", "2.0.0-rc.1"),
+        f"{ns}.beta": ("3.0.0", ""),
+        f"{ns}.gamma": ("0.1.0-beta.1", ""),
+    }

@@ -1,10 +1,12 @@
 """RG-7 (exact counters and reviews under concurrency), RG-8 (object-level authorization), the
-download outbox to analytics, and caching that stays correct with Redis down."""
+download outbox to analytics, and caching that stays correct with Redis down and across
+replicas."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 
 import grpc
 import psycopg
@@ -12,7 +14,7 @@ import pytest
 
 from symphony.registry.v1 import registry_service_pb2 as spb
 from symphony.registry.v1 import resources_pb2 as pb
-from tests.integration.registry.conftest import RegistryHarness
+from tests.integration.registry.conftest import RegistryHarness, start_registry
 from tests.integration.registry.test_publishing import expect
 from tests.integration.registry.vsix import build_vsix
 
@@ -256,3 +258,32 @@ async def test_cache_is_invalidated_and_redis_down_is_harmless(registry: Registr
     finally:
         await cache.redis.aclose()
         cache.redis = real
+
+
+async def test_another_replicas_change_shows_within_the_local_cache_window(
+    registry: RegistryHarness,
+    registry_database_url: str,
+    redis_url: str,
+    tmp_path: Path,
+) -> None:
+    """NOTES.md: a replica reuses a cached extension for LOCAL_CACHE_SECONDS without asking
+    Redis; another replica's deprecation must show once that window has passed, including on
+    the message this replica built for its cached copy."""
+    ns = await registry.namespace("moe")
+    await registry.publish(build_vsix(ns, "shared", "1.0.0"), "moe")
+    name = f"namespaces/{ns}/extensions/shared"
+    for _ in range(2):  # the second answer comes from this replica's local copy
+        got = await registry.stub.GetExtension(spb.GetExtensionRequest(name=name))
+        assert got.latest_version.version == "1.0.0"
+        assert not got.HasField("deprecation")
+    other = await start_registry(registry_database_url, redis_url, tmp_path, worker_enabled=False)
+    try:
+        await other.stub.DeprecateExtension(
+            spb.DeprecateExtensionRequest(name=name, message="moved"), metadata=other.token("moe")
+        )
+    finally:
+        await other.channel.close()
+        await other.running.stop(0.5)
+    await asyncio.sleep(registry.settings.local_cache_seconds + 0.1)
+    got = await registry.stub.GetExtension(spb.GetExtensionRequest(name=name))
+    assert got.deprecation.message == "moved"

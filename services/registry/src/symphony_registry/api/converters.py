@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import weakref
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -138,7 +140,7 @@ def summary(s: m.ReviewSummary) -> pb.ReviewSummary:
     )
 
 
-def extension(e: m.Extension) -> pb.Extension:
+def extension(e: m.Extension, window: dt.timedelta = dt.timedelta(hours=72)) -> pb.Extension:
     out = pb.Extension(
         name=f"namespaces/{e.namespace}/extensions/{e.name}",
         uid=e.id,
@@ -155,15 +157,47 @@ def extension(e: m.Extension) -> pb.Extension:
         etag=extension_etag(e),
     )
     if e.latest_version is not None:
-        out.latest_version.CopyFrom(version(e.latest_version))
+        out.latest_version.CopyFrom(version(e.latest_version, window))
     if e.pre_release_version is not None:
-        out.pre_release_version.CopyFrom(version(e.pre_release_version))
+        out.pre_release_version.CopyFrom(version(e.pre_release_version, window))
     dep = deprecation(e.deprecation)
     if dep is not None:
         out.deprecation.CopyFrom(dep)
     _set_ts(out, "create_time", e.create_time)
     _set_ts(out, "update_time", e.update_time)
     return out
+
+
+R = TypeVar("R")
+M = TypeVar("M")
+
+
+class Memo(Generic[R, M]):
+    """Converts a record once for as long as it lives. The domain's local cache hands out the
+    same record, never changed, on every hit, so building its message per call was most of a
+    cached GetExtension's cost. A changed extension is a new record (converted afresh), and a
+    message goes with its record. The message is shared: serialize it, never modify it."""
+
+    def __init__(self, convert: Callable[[R], M]) -> None:
+        self._convert = convert
+        self._messages: dict[int, tuple[weakref.ref[R], M]] = {}
+
+    def __call__(self, record: R) -> M:
+        key = id(record)
+        known = self._messages.get(key)
+        if known is not None and known[0]() is record:
+            return known[1]
+        message = self._convert(record)
+        self._messages[key] = (weakref.ref(record, self._forget(key)), message)
+        return message
+
+    def _forget(self, key: int) -> Callable[[weakref.ref[R]], None]:
+        def forget(ref: weakref.ref[R]) -> None:
+            known = self._messages.get(key)
+            if known is not None and known[0] is ref:
+                del self._messages[key]
+
+        return forget
 
 
 def scan(s: m.Scan) -> pb.Scan:

@@ -30,6 +30,7 @@ def _mask(request: Any) -> list[str]:
 class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
     def __init__(self, service: RegistryService) -> None:
         self.service = service
+        self._cached_extension = cv.Memo(self._extension)
 
     @property
     def _window(self) -> dt.timedelta:
@@ -37,6 +38,9 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
 
     def _version(self, v: m.Version) -> Any:
         return cv.version(v, self._window)
+
+    def _extension(self, e: m.Extension) -> pb.Extension:
+        return cv.extension(e, self._window)
 
     # ---- namespaces
 
@@ -132,7 +136,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
     # ---- extensions and versions
 
     async def GetExtension(self, request: spb.GetExtensionRequest, context: Ctx) -> Any:
-        return cv.extension(
+        return self._cached_extension(
             await self.service.get_extension(
                 current_principal(), request.name, request.target_platform
             )
@@ -143,7 +147,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
             current_principal(), request.parent, request.page_size, request.page_token
         )
         return spb.ListExtensionsResponse(
-            extensions=[cv.extension(e) for e in page.items], next_page_token=page.next_token
+            extensions=[self._extension(e) for e in page.items], next_page_token=page.next_token
         )
 
     async def ListVersions(self, request: spb.ListVersionsRequest, context: Ctx) -> Any:
@@ -356,7 +360,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         response = spb.SearchExtensionsResponse(total_size=min(page.total, 2**31 - 1))
         for hit in page.items:
             result = response.results.add()
-            result.extension.CopyFrom(cv.extension(hit.extension))
+            result.extension.CopyFrom(self._extension(hit.extension))
             if request.explain:
                 result.explanation.CopyFrom(cv.explanation(hit.parts))
         if offset + size < page.total:
@@ -451,7 +455,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
         return empty_pb2.Empty()
 
     async def DeprecateExtension(self, request: spb.DeprecateExtensionRequest, context: Ctx) -> Any:
-        return cv.extension(
+        return self._extension(
             await self.service.deprecate(
                 current_principal(), request.name, request.replacement, request.message
             )
@@ -460,7 +464,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
     async def UndeprecateExtension(
         self, request: spb.UndeprecateExtensionRequest, context: Ctx
     ) -> Any:
-        return cv.extension(
+        return self._extension(
             await self.service.deprecate(
                 current_principal(), request.name, "", "", deprecated=False
             )

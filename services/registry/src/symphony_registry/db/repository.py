@@ -575,6 +575,37 @@ class SqlRegistryRepository:
         )
         return [_version(r) for r in await self._exec(sql, params)]
 
+    async def newest_builds(
+        self, extension_ids: Sequence[str], platform: str | None
+    ) -> dict[str, tuple[m.Version | None, m.Version | None]]:
+        """(newest stable, newest pre-release) visible, unyanked build of each extension for
+        `platform` (or universal): `find_versions(alias=..., limit=1)` for many extensions in one
+        statement, so a page of results costs one round trip, not two per extension."""
+        if not extension_ids:
+            return {}
+        platforms = "AND o.target_platform = ANY(:platforms)" if platform else ""
+        rows = await self._exec(
+            f"""SELECT {_VERSION_COLUMNS} FROM unnest(CAST(:ids AS uuid[])) AS x (id)
+                CROSS JOIN (VALUES (false), (true)) AS k (pre) CROSS JOIN LATERAL (SELECT o.id
+                FROM registry.versions o WHERE o.extension_id = x.id AND o.scan_state = 4 AND NOT
+                o.unpublished AND NOT o.yanked AND o.pre_release = k.pre {platforms} ORDER BY
+                o.semver_key DESC, (o.target_platform = :pref) DESC, o.target_platform LIMIT 1) b
+                JOIN {_VERSION_FROM} ON v.id = b.id""",  # noqa: S608 - fixed column list and clauses; values bound
+            {
+                "ids": list(extension_ids),
+                "platforms": [platform, "universal"],
+                "pref": platform or "universal",
+            },
+        )
+        builds: dict[str, tuple[m.Version | None, m.Version | None]] = {}
+        for row in rows:
+            version = _version(row)
+            stable, pre = builds.get(version.extension_id, (None, None))
+            builds[version.extension_id] = (
+                (stable, version) if version.pre_release else (version, pre)
+            )
+        return builds
+
     async def version_tombstones(
         self, extension_id: str, version: str, platform: str
     ) -> list[tuple[str, bool, int]]:

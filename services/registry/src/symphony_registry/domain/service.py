@@ -663,24 +663,22 @@ class RegistryService:
     # ================================================================ extensions and versions
 
     async def _fill_versions(
-        self, uow: RegistryUnitOfWork, ext: m.Extension, platform: str
-    ) -> m.Extension:
-        stable = await uow.repo.find_versions(
-            ext.id, platform=platform or None, alias="latest", include_yanked=False, limit=1
-        )
-        pre = await uow.repo.find_versions(
-            ext.id, platform=platform or None, alias="pre-release", include_yanked=False, limit=1
-        )
-        ext.latest_version = stable[0] if stable else (pre[0] if pre else None)
-        ext.pre_release_version = None
-        if pre and stable and SemVer.parse(pre[0].version) > SemVer.parse(stable[0].version):  # type: ignore[operator]
-            ext.pre_release_version = pre[0]
-        if ext.latest_version is not None:
-            ext.display_name = ext.latest_version.display_name
-            ext.description = ext.latest_version.description
-            ext.categories = ext.latest_version.categories
-            ext.tags = ext.latest_version.tags
-        return ext
+        self, uow: RegistryUnitOfWork, exts: Sequence[m.Extension], platform: str
+    ) -> None:
+        """Sets each extension's latest (and newer pre-release) build and the fields shown from
+        it; one statement for all of them."""
+        builds = await uow.repo.newest_builds([e.id for e in exts], platform or None)
+        for ext in exts:
+            stable, pre = builds.get(ext.id, (None, None))
+            ext.latest_version = stable or pre
+            ext.pre_release_version = None
+            if pre and stable and SemVer.parse(pre.version) > SemVer.parse(stable.version):  # type: ignore[operator]
+                ext.pre_release_version = pre
+            if ext.latest_version is not None:
+                ext.display_name = ext.latest_version.display_name
+                ext.description = ext.latest_version.description
+                ext.categories = ext.latest_version.categories
+                ext.tags = ext.latest_version.tags
 
     async def get_extension(
         self, principal: Principal, name: str, platform: str = ""
@@ -707,7 +705,7 @@ class RegistryService:
         async with self._uow() as uow:
             ext = await self._extension(uow, ns_name, ext_name, principal)
             visible = ext.__dict__.get("has_visible")
-            await self._fill_versions(uow, ext, platform)
+            await self._fill_versions(uow, [ext], platform)
         if visible:
             await self.cache.set(
                 key, json.dumps(m.to_jsonable(ext)).encode(), self.config.cache_ttl
@@ -729,8 +727,7 @@ class RegistryService:
                 after=(position or {}).get("after", ""),
                 limit=limit + 1,
             )
-            for ext in items[:limit]:
-                await self._fill_versions(uow, ext, "")
+            await self._fill_versions(uow, items[:limit], "")
         token_out = (
             self.pages.encode({"after": items[limit - 1].name}, {"parent": ns_name.lower()})
             if len(items) > limit
@@ -1371,13 +1368,8 @@ class RegistryService:
         async with self._uow() as uow:
             hits, total = await uow.repo.search(query)
             exts = await uow.repo.extensions_by_ids([h[0] for h in hits])
-            results = []
-            for ext_id, parts in hits:
-                ext = exts.get(ext_id)
-                if ext is None:
-                    continue
-                await self._fill_versions(uow, ext, query.target_platform)
-                results.append(m.SearchHit(ext, parts))
+            results = [m.SearchHit(exts[i], parts) for i, parts in hits if i in exts]
+            await self._fill_versions(uow, [r.extension for r in results], query.target_platform)
         if key:
             body = json.dumps({"items": m.to_jsonable(results), "total": total}).encode()
             await self.cache.set(key, body, self.config.cache_ttl)
