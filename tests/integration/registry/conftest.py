@@ -199,6 +199,7 @@ async def start_registry(
         "worker_poll_seconds": 0.05,
         "outbox_interval_seconds": 3600,
         "scan_retry_seconds": 0.05,
+        "revocation_retry_seconds": 0.2,
     }
     settings = RegistrySettings(**{**values, **settings_kw})
     extra: dict[str, Any] = {"auth": auth, "analytics": analytics}

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import socket
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import httpx
 import pytest
 import uvicorn
 
+from symphony.registry.v1 import resources_pb2 as pb
 from symphony_gateway.app import create_app
 from symphony_gateway.backends import Backends
 from symphony_gateway.config import GatewaySettings
@@ -108,7 +110,16 @@ async def test_raw_upload_and_download(registry: RegistryHarness, gateway: str) 
 async def test_openvsx_shapes(registry: RegistryHarness, gateway: str) -> None:
     ns = await registry.namespace("sam")
     await registry.publish(build_vsix(ns, "shape", "1.0.0", keywords=["alpha"]), "sam")
-    await registry.publish(build_vsix(ns, "shape", "1.1.0", keywords=["alpha"]), "sam")
+    await registry.publish(
+        build_vsix(
+            ns,
+            "shape",
+            "1.1.0",
+            keywords=["alpha"],
+            files={"extension/dist/web.js": "activate()\n"},
+        ),
+        "sam",
+    )
     async with httpx.AsyncClient(base_url=gateway, timeout=30) as client:
         ext = (await client.get(f"/api/{ns}/shape")).json()
         assert ext["namespace"] == ns and ext["name"] == "shape" and ext["version"] == "1.1.0"
@@ -124,6 +135,11 @@ async def test_openvsx_shapes(registry: RegistryHarness, gateway: str) -> None:
         assert list(versions["versions"]) == ["1.1.0", "1.0.0"]
         namespace = (await client.get(f"/api/{ns}")).json()
         assert namespace["name"] == ns and "shape" in namespace["extensions"]
+        web = await client.get(f"/api/{ns}/shape/1.1.0/file/extension/dist/web.js")
+        assert web.status_code == 200 and web.text == "activate()\n"
+        assert "javascript" in web.headers["content-type"]
+        absent = await client.get(f"/api/{ns}/shape/1.1.0/file/extension/dist/absent.js")
+        assert absent.status_code == 404 and "error" in absent.json()
         readme = await client.get(f"/api/{ns}/shape/1.1.0/file/README.md")
         assert readme.status_code == 200 and readme.text.startswith("# Hello")
         manifest = (await client.get(f"/api/{ns}/shape/1.1.0/file/package.json")).json()
@@ -142,6 +158,43 @@ async def test_openvsx_shapes(registry: RegistryHarness, gateway: str) -> None:
         assert pem.text.startswith("-----BEGIN PUBLIC KEY-----")
         missing = await client.get(f"/api/{ns}/nothing")
         assert missing.status_code == 404 and "error" in missing.json()
+
+
+async def test_openvsx_review_posting_and_deleting_ones_own(
+    registry: RegistryHarness, gateway: str
+) -> None:
+    ns = await registry.namespace("sam")
+    name = f"critique{uuid.uuid4().hex[:8]}"  # a name like another one would be quarantined
+    _, scan = await registry.publish(build_vsix(ns, name, "1.0.0"), "sam")
+    assert scan.state == pb.SCAN_STATE_PASSED
+    rita, otto = dict(registry.token("rita")), dict(registry.token("otto"))
+    reviews_url = f"/api/{ns}/{name}/reviews"
+    async with httpx.AsyncClient(base_url=gateway, timeout=30) as client:
+        anonymous = await client.post(f"/api/{ns}/{name}/review", json={"rating": 5})
+        assert anonymous.status_code == 401 and "error" in anonymous.json()
+        for bad in ({"rating": "five"}, {"rating": True}, {"rating": 9}, [1]):
+            refused = await client.post(f"/api/{ns}/{name}/review", json=bad, headers=rita)
+            assert refused.status_code == 400 and "error" in refused.json(), bad
+        posted = await client.post(
+            f"/api/{ns}/{name}/review",
+            json={"rating": 4, "comment": "Solid work\nwith a second line"},
+            headers=rita,
+        )
+        assert posted.json() == {"success": f"Added review for {ns}.{name}"}
+        listed = (await client.get(reviews_url)).json()["reviews"]
+        assert [(r["rating"], r["title"], r["user"]["loginName"]) for r in listed] == [
+            (4, "Solid work", "rita")
+        ]
+        again = await client.post(f"/api/{ns}/{name}/review", json={"rating": 1}, headers=rita)
+        assert again.status_code == 409
+        assert len((await client.get(reviews_url)).json()["reviews"]) == 1
+        # Deleting takes the caller's own review: Otto has none, Rita's stays.
+        none = await client.post(f"/api/{ns}/{name}/review/delete", headers=otto)
+        assert none.status_code == 400
+        assert len((await client.get(reviews_url)).json()["reviews"]) == 1
+        deleted = await client.post(f"/api/{ns}/{name}/review/delete", headers=rita)
+        assert deleted.json() == {"success": f"Deleted review for {ns}.{name}"}
+        assert (await client.get(reviews_url)).json()["reviews"] == []
 
 
 def _ovsx_bin() -> Path | None:

@@ -3,16 +3,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
 import os
+import uuid
 import zipfile
 from typing import Any
 
 import grpc
 import pytest
 from grpc_status import rpc_status
+from sqlalchemy import text
 
 from symphony.registry.v1 import registry_service_pb2 as spb
 from symphony.registry.v1 import resources_pb2 as pb
@@ -331,6 +334,36 @@ async def test_leaked_personal_access_token_is_revoked_and_version_rejected(
     )
 
 
+async def test_a_leaked_token_is_revoked_once_auth_answers_again(
+    registry: RegistryHarness,
+) -> None:
+    """RG-5 while auth is down: the version is still rejected (not ERRORED), and the token,
+    kept in the registry's table, is revoked by the background retry once auth answers."""
+    ns = await registry.namespace("dave")
+    leaked = registry.auth.new_pat("dave", ["registry.publish"])
+    data = build_vsix(ns, "leaky", "1.0.0", files={"extension/.env": f"SYMPHONY_TOKEN={leaked}\n"})
+    registry.auth.fail_revocation = True
+    try:
+        _, scan = await registry.publish(data, "dave")
+    finally:
+        registry.auth.fail_revocation = False
+    assert scan.state == pb.SCAN_STATE_REJECTED
+    finding = next(f for f in scan.findings if f.reason == "SECRET_SYMPHONY_TOKEN")
+    assert "is being revoked" in finding.message and leaked not in finding.message
+    deadline = asyncio.get_running_loop().time() + 30
+    while leaked in registry.auth.pats and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110 - the fake auth offers no event
+        await asyncio.sleep(0.05)
+    assert leaked not in registry.auth.pats
+    assert (leaked, f"namespaces/{ns}/extensions/leaky/versions/1.0.0:extension/.env") in (
+        registry.auth.revoked
+    )
+    async with registry.running.wiring.registry["engine"].connect() as conn:  # type: ignore[attr-defined]
+        kept = await conn.execute(
+            text("SELECT count(*) FROM registry.token_revocations WHERE token = :t"), {"t": leaked}
+        )
+        assert kept.scalar_one() == 0  # the token is not kept once revoked
+
+
 async def test_blocklisted_file_is_rejected_with_the_file_named(registry: RegistryHarness) -> None:
     registry.auth.admins.add("root")
     evil = b"console.log('evil payload')" + os.urandom(8)
@@ -598,3 +631,40 @@ async def test_a_page_of_extensions_carries_each_ones_newest_builds(
         f"{ns}.beta": ("3.0.0", ""),
         f"{ns}.gamma": ("0.1.0-beta.1", ""),
     }
+
+
+async def test_any_file_of_a_package_is_served_from_the_stored_blob(
+    registry: RegistryHarness,
+) -> None:
+    """GetVersionFile `entry`: read by range out of a blob of several chunks (the entry and the
+    zip's directory lie past the first 1 MiB), checked against the manifest, size-capped."""
+    ns = await registry.namespace("wes")
+    script = "export function activate() { return 42 }\n" * 100
+    files: dict[str, bytes | str] = {
+        "extension/media/noise.bin": os.urandom(2 * 1024 * 1024),
+        "extension/dist/web.js": script,
+        "extension/huge.bin": os.urandom(3 * 1024 * 1024 + 1),
+    }
+    name = f"webby{uuid.uuid4().hex[:8]}"  # a name like another one would be quarantined
+    _, scan = await registry.publish(build_vsix(ns, name, "1.0.0", files=files), "wes")
+    assert scan.state == pb.SCAN_STATE_PASSED
+    files_of = f"namespaces/{ns}/extensions/{name}/versions/1.0.0/files"
+
+    def get(file: str, path: str = "") -> Any:
+        return registry.stub.GetVersionFile(
+            spb.GetVersionFileRequest(name=f"{files_of}/{file}", path=path)
+        )
+
+    got = await get("entry", "extension/dist/web.js")
+    assert got.WhichOneof("content") == "text"  # a text type travels as text
+    assert got.text == script and got.path == "extension/dist/web.js"
+    assert got.sha256 == hashlib.sha256(script.encode()).hexdigest()
+    assert got.content_type in ("text/javascript", "application/javascript")
+    noise = await get("entry", "extension/media/noise.bin")
+    assert noise.data == files["extension/media/noise.bin"]
+    await expect(grpc.StatusCode.NOT_FOUND, "FILE_NOT_FOUND", get("entry", "extension/nope.js"))
+    await expect(grpc.StatusCode.INVALID_ARGUMENT, "FILE_INVALID", get("entry"))
+    await expect(grpc.StatusCode.INVALID_ARGUMENT, "FILE_INVALID", get("readme", "extension/x"))
+    await expect(
+        grpc.StatusCode.FAILED_PRECONDITION, "FILE_TOO_LARGE", get("entry", "extension/huge.bin")
+    )

@@ -34,8 +34,9 @@ async def test_concurrent_downloads_are_counted_exactly_and_reach_analytics(
             await registry.download(name)
 
     await asyncio.gather(*(one() for _ in range(DOWNLOADS)))
-    # A ranged read is not a download.
+    # A ranged read is not a download: not a resumed one, nor a probe of the first bytes.
     await registry.download(name, offset=10, length=10)
+    await registry.download(name, offset=0, length=10)
     version = await registry.stub.GetVersion(spb.GetVersionRequest(name=name))
     assert version.download_count == DOWNLOADS
     ext = await registry.stub.GetExtension(

@@ -3,8 +3,11 @@
 `POST /api/-/namespace/create`, `POST /api/-/publish` (raw body; `?token=` accepted for
 compatibility, like Open VSX — prefer the Authorization header), `GET /api/{ns}`,
 `GET /api/{ns}/{ext}[/{targetPlatform}][/{version}]`, `GET /api/{ns}/{ext}/versions`,
-`GET /api/{ns}/{ext}[/{targetPlatform}]/{version}/file/{fileName}`, `GET /api/-/search`,
-`GET /api/-/query`, `GET /api/{ns}/{ext}/reviews`, `GET /api/-/public-key/{id}`,
+`GET /api/{ns}/{ext}[/{targetPlatform}]/{version}/file/{fileName}` (the named files, or any
+path in the package such as `extension/dist/web.js`), `GET /api/-/search`,
+`GET /api/-/query`, `GET /api/{ns}/{ext}/reviews`, `POST /api/{ns}/{ext}/review` (JSON
+`rating`, `comment`, optional `title`: ours are required, so the comment's first line stands in),
+`POST /api/{ns}/{ext}/review/delete` (the caller's own), `GET /api/-/public-key/{id}`,
 `GET /api/{ns}/verify-pat`. Errors are Open VSX's `{"error": "..."}` with the HTTP status of
 the gRPC code.
 """
@@ -462,6 +465,59 @@ async def reviews(request: Request, ns: str, ext: str) -> Response:
     )
 
 
+def _review_title(title: str, comment: str, rating: int) -> str:
+    """Open VSX reviews need no title, ours do: the comment's first line stands in for one."""
+    if title.strip():
+        return title
+    first = comment.strip().split("\n", 1)[0].strip()
+    if not first:
+        return f"Rated {rating} of 5"
+    return first if len(first) <= 120 else first[:119] + "…"
+
+
+async def post_review(request: Request, ns: str, ext: str) -> Response:
+    try:
+        body = json.loads(await request.body() or b"null")
+    except ValueError:
+        return _error(400, "The request body must be JSON.")
+    if not isinstance(body, dict):
+        return _error(400, "The request body must be a JSON object.")
+    rating, title, comment = body.get("rating"), body.get("title") or "", body.get("comment") or ""
+    if not isinstance(rating, int) or isinstance(rating, bool):
+        return _error(400, "The rating must be a number from 1 to 5.")
+    if not isinstance(title, str) or not isinstance(comment, str):
+        return _error(400, "The title and the comment must be text.")
+    await _call(
+        request,
+        "CreateReview",
+        spb.CreateReviewRequest(
+            parent=f"namespaces/{ns}/extensions/{ext}",
+            review=pb.Review(
+                rating=rating, title=_review_title(title, comment, rating), text=comment
+            ),
+        ),
+        _token(request),
+    )
+    return _json({"success": f"Added review for {ns}.{ext}"})
+
+
+async def delete_review(request: Request, ns: str, ext: str) -> Response:
+    mine = await _call(
+        request,
+        "ListReviews",
+        spb.ListReviewsRequest(
+            parent=f"namespaces/{ns}/extensions/{ext}", author="users/me", page_size=1
+        ),
+        _token(request),
+    )
+    if not mine.reviews:
+        return _error(400, "You have not submitted any review yet.")
+    await _call(
+        request, "DeleteReview", spb.DeleteReviewRequest(name=mine.reviews[0].name), _token(request)
+    )
+    return _json({"success": f"Deleted review for {ns}.{ext}"})
+
+
 async def file(
     request: Request, ns: str, ext: str, platform: str, version: str, file_name: str
 ) -> Response:
@@ -469,6 +525,8 @@ async def file(
     if file_name.endswith(".vsix"):
         return await serve_download(request, name, platform, _token(request))
     lower = file_name.lower()
+    # The names of `files` in extension_json; any other name is a path in the package
+    # (`extension/...`: how Open VSX serves a web extension's resources).
     kind = (
         "manifest"
         if lower == "package.json"
@@ -479,11 +537,17 @@ async def file(
         else "license"
         if lower.startswith("license")
         else "icon"
+        if lower == "icon"
+        else "entry"
     )
     got = await _call(
         request,
         "GetVersionFile",
-        spb.GetVersionFileRequest(name=f"{name}/files/{kind}", target_platform=platform),
+        spb.GetVersionFileRequest(
+            name=f"{name}/files/{kind}",
+            target_platform=platform,
+            path=file_name if kind == "entry" else "",
+        ),
     )
     content = got.text.encode() if got.WhichOneof("content") == "text" else got.data
     return Response(
@@ -499,6 +563,10 @@ async def dispatch(request: Request) -> Response:
                 return await create_namespace(request)
             if parts == ["-", "publish"]:
                 return await publish(request)
+            if len(parts) == 3 and parts[0] != "-" and parts[2] == "review":
+                return await post_review(request, parts[0], parts[1])
+            if len(parts) == 4 and parts[0] != "-" and parts[2:] == ["review", "delete"]:
+                return await delete_review(request, parts[0], parts[1])
             return _error(404, "Not found.")
         if parts[:1] == ["-"]:
             if parts == ["-", "search"]:

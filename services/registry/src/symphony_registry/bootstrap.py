@@ -37,7 +37,12 @@ from symphony_registry.domain.checks import (
 from symphony_registry.domain.names import RESERVED_NAMESPACES
 from symphony_registry.domain.ports import Cache, NullCache
 from symphony_registry.domain.service import RegistryConfig, RegistryService
-from symphony_registry.domain.worker import DownloadOutbox, ScanWorker, WorkerConfig
+from symphony_registry.domain.worker import (
+    DownloadOutbox,
+    ScanWorker,
+    TokenRevocations,
+    WorkerConfig,
+)
 
 log = logging.getLogger(__name__)
 
@@ -120,11 +125,17 @@ async def build(settings: RegistrySettings, overrides: Overrides) -> Wiring:
     authenticator, peers_close = make_authenticator(
         settings, jwks_source=overrides.jwks_source, introspect=overrides.introspect
     )
+    revocations = TokenRevocations(
+        service._uow,
+        auth,
+        retry_seconds=settings.revocation_retry_seconds,
+        poll_seconds=settings.worker_poll_seconds,
+    )
     checks = overrides.extra.get("checks")
     if checks is None:
         checks = [
             BlocklistCheck(),
-            SecretsCheck(auth.revoke_leaked_token),
+            SecretsCheck(revocations.revoke),
             NameSimilarityCheck(),
             ArchiveFeaturesCheck(),
         ]
@@ -163,6 +174,8 @@ async def build(settings: RegistrySettings, overrides: Overrides) -> Wiring:
             await asyncio.sleep(60.0)
 
     background = [signing_key_then_idle, *(w.run_forever for w in workers)]
+    if workers:
+        background.append(revocations.run_forever)
     if settings.outbox_enabled:
         background.append(outbox.run_forever)
 
@@ -192,7 +205,13 @@ async def build(settings: RegistrySettings, overrides: Overrides) -> Wiring:
         closers=closers,
     )
     # Handles for tests and tools (not part of Wiring's contract).
-    wiring.registry = {"service": service, "workers": workers, "outbox": outbox, "engine": engine}  # type: ignore[attr-defined]
+    wiring.registry = {  # type: ignore[attr-defined]
+        "service": service,
+        "workers": workers,
+        "outbox": outbox,
+        "revocations": revocations,
+        "engine": engine,
+    }
     return wiring
 
 

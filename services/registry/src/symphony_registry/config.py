@@ -52,6 +52,9 @@ class RegistrySettings(ServiceSettings):
     scan_max_attempts: int = 3
     # Wait before a failed scan attempt is retried (seconds, times the attempt number).
     scan_retry_seconds: float = 2.0
+    # First retry of a leaked token's revocation when auth did not answer (seconds; the delay
+    # doubles per attempt, up to 5 minutes). Due retries are looked for every worker poll.
+    revocation_retry_seconds: float = 5.0
 
     # Send download counts to analytics through the outbox table.
     outbox_enabled: bool = True

@@ -172,7 +172,7 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
 
     async def GetVersionFile(self, request: spb.GetVersionFileRequest, context: Ctx) -> Any:
         v, kind, (path, ctype, size, sha, content) = await self.service.get_version_file(
-            current_principal(), request.name, request.target_platform
+            current_principal(), request.name, request.target_platform, request.path
         )
         msg = pb.VersionFile(
             name=f"namespaces/{v.namespace}/extensions/{v.extension}/versions/{v.version}/files/{kind}",
@@ -397,7 +397,11 @@ class RegistryServicer(registry_service_pb2_grpc.RegistryServiceServicer):
 
     async def ListReviews(self, request: spb.ListReviewsRequest, context: Ctx) -> Any:
         page, summary = await self.service.list_reviews(
-            request.parent, request.page_size, request.page_token
+            current_principal(),
+            request.parent,
+            request.page_size,
+            request.page_token,
+            request.author,
         )
         return spb.ListReviewsResponse(
             reviews=[cv.review(r) for r in page.items],

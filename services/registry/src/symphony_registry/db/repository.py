@@ -1045,12 +1045,19 @@ class SqlRegistryRepository:
         await self._exec("DELETE FROM registry.reviews WHERE id = :id", {"id": review_id})
 
     async def list_reviews(
-        self, extension_uuid: str, before: tuple[str, str] | None, limit: int
+        self,
+        extension_uuid: str,
+        before: tuple[str, str] | None,
+        limit: int,
+        author_id: str | None = None,
     ) -> list[m.Review]:
         params: dict[str, Any] = {"e": extension_uuid, "limit": limit}
         cond = ""
+        if author_id is not None:
+            cond += " AND r.author_id = :author"
+            params["author"] = author_id
         if before:
-            cond = " AND (r.create_time, r.id) < (CAST(:bt AS timestamptz), CAST(:bid AS uuid))"
+            cond += " AND (r.create_time, r.id) < (CAST(:bt AS timestamptz), CAST(:bid AS uuid))"
             params["bt"], params["bid"] = before
         rows = await self._exec(
             self._REVIEW_SELECT
@@ -1155,6 +1162,41 @@ class SqlRegistryRepository:
             "UPDATE registry.download_outbox SET sent_time = now() WHERE id = ANY(:ids)",
             {"ids": list(ids)},
         )
+
+    # ------------------------------------------------------------ leaked tokens
+
+    async def record_leaked_token(self, token: str, location: str, retry_seconds: float) -> None:
+        """Keeps the token until auth has revoked it; found again, it stays one row."""
+        await self._exec(
+            """INSERT INTO registry.token_revocations (token, location, next_attempt_time)
+               VALUES (:t, :l, now() + make_interval(secs => :s)) ON CONFLICT (token) DO NOTHING""",
+            {"t": token, "l": location, "s": retry_seconds},
+        )
+
+    async def claim_leaked_tokens(
+        self, limit: int, retry_seconds: float, max_retry_seconds: float
+    ) -> list[tuple[int, str, str]]:
+        """(id, token, location) of due rows, each pushed to its next attempt (the delay
+        doubles per attempt) so that other replicas skip them meanwhile."""
+        rows = await self._exec(
+            """UPDATE registry.token_revocations SET attempts = attempts + 1,
+                 next_attempt_time = now() + make_interval(secs => least(:max,
+                   :s * power(2, least(attempts, 20))))
+               WHERE id IN (SELECT id FROM registry.token_revocations
+                 WHERE next_attempt_time <= now() ORDER BY id FOR UPDATE SKIP LOCKED LIMIT :l)
+               RETURNING id, token, location""",
+            {"l": limit, "s": retry_seconds, "max": max_retry_seconds},
+        )
+        return [(r.id, r.token, r.location) for r in rows]
+
+    async def leaked_token_failed(self, token: str, error: str) -> None:
+        await self._exec(
+            "UPDATE registry.token_revocations SET last_error = :e WHERE token = :t",
+            {"t": token, "e": error[:200]},
+        )
+
+    async def forget_leaked_token(self, token: str) -> None:
+        await self._exec("DELETE FROM registry.token_revocations WHERE token = :t", {"t": token})
 
     # ------------------------------------------------------------ idempotency
 

@@ -17,6 +17,8 @@ from symphony_registry.domain.names import too_similar
 SCAN_CHUNK = 256 * 1024
 OVERLAP = 512
 
+# Revokes a leaked token (token, where it was found) durably; the outcome's name, or PENDING
+# while auth has not answered yet.
 RevokeToken = Callable[[str, str], Awaitable[str]]
 
 
@@ -118,6 +120,7 @@ class SecretsCheck:
             redacted = text[:9] + "…"
             if reason == "SECRET_SYMPHONY_TOKEN":
                 outcome = await self._revoke(text, f"{ctx.location}:{file}")
+                done = "is being revoked" if outcome == "PENDING" else "has been revoked"
                 findings.append(
                     Finding(
                         Check.SECRETS,
@@ -126,7 +129,7 @@ class SecretsCheck:
                         file,
                         line,
                         f"the package contains a Symphony personal access token ({redacted}); it "
-                        "has been revoked",
+                        + done,
                         "Remove the token from the package (and from .env files), create a new "
                         "token, and publish again.",
                         {"token_prefix": redacted, "revocation": outcome},

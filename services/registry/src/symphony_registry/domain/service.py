@@ -9,12 +9,14 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import mimetypes
 import os
 import re
 import tempfile
 import time
 import unicodedata
 import uuid
+import zipfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +47,7 @@ from symphony_registry.domain.archive import (
     reject,
     validate_package,
 )
+from symphony_registry.domain.entries import read_entry
 from symphony_registry.domain.names import (
     RESERVED_NAMESPACES,
     is_mixed_script,
@@ -67,6 +70,8 @@ MAX_CHUNK = 1024 * 1024
 PUBLISH_SCOPE = "registry.publish"
 MAX_TEXT = 2048
 DECODED_ENTRIES = 1024  # decoded cache entries kept per process
+# Package files served one by one (GetVersionFile `entry`) fit one gRPC message.
+ENTRY_FILE_MAX_BYTES = 3 * 1024 * 1024
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -833,24 +838,59 @@ class RegistryService:
             )
 
     async def get_version_file(
-        self, principal: Principal, name: str, platform: str = ""
+        self, principal: Principal, name: str, platform: str = "", path: str = ""
     ) -> tuple[m.Version, str, tuple[str, str, int, str, bytes]]:
         head, _, kind = name.rpartition("/files/")
-        if kind not in ("readme", "changelog", "icon", "manifest", "license"):
+        if kind not in ("readme", "changelog", "icon", "manifest", "license", "entry"):
             raise invalid_field(
                 "name",
-                "the file must be readme, changelog, icon, manifest or license",
+                "the file must be readme, changelog, icon, manifest, license or entry",
                 "FILE_INVALID",
+            )
+        if (kind == "entry") != bool(path):
+            raise invalid_field(
+                "path", "is the entry's path, given with (and only with) 'entry'", "FILE_INVALID"
             )
         ns_name, ext_name, version = rn.version_name(head)
         async with self._uow() as uow:
             v = await self._resolve(
                 uow, principal, ns_name, ext_name, version, platform, visible_only=False
             )
+            if kind == "entry":
+                return v, kind, await self._package_entry(uow, v, name, path)
             found = await uow.repo.version_file(v.id, kind)
         if found is None:
             raise not_found("VersionFile", name, "FILE_NOT_FOUND")
         return v, kind, found
+
+    async def _package_entry(
+        self, uow: RegistryUnitOfWork, v: m.Version, name: str, path: str
+    ) -> tuple[str, str, int, str, bytes]:
+        """A file inside the package (a web extension's resources, say), read out of the
+        stored blob and checked against the signed manifest; like downloads, only of a
+        version whose scan PASSED."""
+        entry = None
+        if v.scan_state == m.ScanState.PASSED and not v.unpublished:
+            entries = await uow.repo.version_entries(v.id)
+            entry = next((e for e in entries if e["path"] == path), None)
+        if entry is None:
+            raise not_found("VersionFile", f"{name}:{path}"[:300], "FILE_NOT_FOUND")
+        if entry["size"] > ENTRY_FILE_MAX_BYTES:
+            raise FailedPrecondition(
+                "FILE_TOO_LARGE",
+                f"files over {ENTRY_FILE_MAX_BYTES} bytes are served only in the package",
+            )
+        try:
+            content = await read_entry(
+                self.blobs, v.package_sha256, v.package_size, path, ENTRY_FILE_MAX_BYTES
+            )
+        except (FileNotFoundError, KeyError, zipfile.BadZipFile):
+            raise DataLoss("BLOB_CORRUPT", "the package's stored bytes are missing") from None
+        sha256 = hashlib.sha256(content).hexdigest()
+        if sha256 != entry["sha256"] or len(content) != entry["size"]:
+            raise DataLoss("BLOB_CORRUPT", "a file of the stored package differs from its manifest")
+        content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+        return path, content_type, len(content), sha256, content
 
     # ================================================================ publishing
 
@@ -1308,7 +1348,9 @@ class RegistryService:
             if offset > 0 and offset >= v.package_size:
                 raise OutOfRange("RANGE_NOT_SATISFIABLE", f"the package has {v.package_size} bytes")
             span = v.package_size - offset if length == 0 else min(length, v.package_size - offset)
-            if offset == 0:
+            # Only a whole package counts: a probe of its first bytes, a resumed download and
+            # the pieces of a split one are not downloads of their own.
+            if offset == 0 and span == v.package_size:
                 await uow.repo.count_download(v, _now().date())
                 await uow.commit()
         suffix = "" if v.target_platform == "universal" else f"@{v.target_platform}"
@@ -1457,21 +1499,29 @@ class RegistryService:
             )
 
     async def list_reviews(
-        self, parent: str, size: int, token: str
+        self, principal: Principal, parent: str, size: int, token: str, author: str = ""
     ) -> tuple[m.Page, m.ReviewSummary]:
         ns_name, ext_name = rn.extension_name(parent, "parent")
         limit = page_size(size)
-        position = self._page(token, {"parent": parent.lower()})
+        query = {"parent": parent.lower(), "author": author}
+        position = self._page(token, query)
+        author_id = None
+        if author:
+            author_id = (
+                self._user(principal)
+                if author == "users/me"
+                else rn.user_name(author, "author", "FILTER_INVALID")
+            )
         async with self._uow() as uow:
             ext = await self._extension(uow, ns_name, ext_name)
             before = (position["t"], position["id"]) if position else None
-            items = await uow.repo.list_reviews(ext.id, before, limit + 1)
+            items = await uow.repo.list_reviews(ext.id, before, limit + 1, author_id)
         token_out = ""
         if len(items) > limit:
             last = items[limit - 1]
             token_out = self.pages.encode(
                 {"t": last.create_time.isoformat() if last.create_time else "", "id": last.id},
-                {"parent": parent.lower()},
+                query,
             )
         return m.Page(items[:limit], token_out), ext.review_summary
 

@@ -1,4 +1,5 @@
-"""Background work inside the registry: the scan worker and the download-count outbox.
+"""Background work inside the registry: the scan worker, the download-count outbox and the
+revocation of leaked tokens.
 
 The scan worker claims jobs with `FOR UPDATE SKIP LOCKED` under a lease, so replicas share the
 work and a crashed worker's job is picked up again when its lease ends. It fails closed: a
@@ -21,7 +22,12 @@ from dataclasses import dataclass, field
 from symphony_registry.domain import models as m
 from symphony_registry.domain.archive import Entry, Limits, PackageInfo, validate_package
 from symphony_registry.domain.checks import PackageCheck, ScanContext
-from symphony_registry.domain.ports import AnalyticsPort, BlobStore, RegistryUnitOfWork
+from symphony_registry.domain.ports import (
+    AnalyticsPort,
+    AuthPort,
+    BlobStore,
+    RegistryUnitOfWork,
+)
 
 log = logging.getLogger(__name__)
 
@@ -302,3 +308,78 @@ class DownloadOutbox:
                 await uow.repo.mark_outbox_sent([r["id"] for r in rows])
                 await uow.commit()
             sent += len(rows)
+
+
+class TokenRevocations:
+    """Revokes the personal access tokens the secrets check finds, durably: the token is
+    recorded before auth is asked, and its row stays until auth has answered, retried with a
+    doubling delay. An auth outage delays a revocation but never loses it, and no longer fails
+    the scan (a package with a token is rejected either way)."""
+
+    PENDING = "PENDING"
+
+    def __init__(
+        self,
+        uow: Callable[[], RegistryUnitOfWork],
+        auth: AuthPort,
+        *,
+        retry_seconds: float = 5.0,
+        max_retry_seconds: float = 300.0,
+        poll_seconds: float = 1.0,
+        batch: int = 50,
+    ) -> None:
+        self._uow = uow
+        self.auth = auth
+        self.retry_seconds = retry_seconds
+        self.max_retry_seconds = max_retry_seconds
+        self.poll_seconds = poll_seconds
+        self.batch = batch
+
+    async def revoke(self, token: str, location: str) -> str:
+        """Records the token, then asks auth at once; the outcome's name, or PENDING when auth
+        did not answer (the row is retried by `flush`)."""
+        async with self._uow() as uow:
+            await uow.repo.record_leaked_token(token, location, self.retry_seconds)
+            await uow.commit()
+        outcome = await self._send(token, location)
+        return self.PENDING if outcome is None else outcome
+
+    async def flush(self) -> int:
+        """Sends every due token once; how many auth has revoked."""
+        async with self._uow() as uow:
+            due = await uow.repo.claim_leaked_tokens(
+                self.batch, self.retry_seconds, self.max_retry_seconds
+            )
+            await uow.commit()
+        done = 0
+        for _, token, location in due:
+            if await self._send(token, location) is not None:
+                done += 1
+        return done
+
+    async def _send(self, token: str, location: str) -> str | None:
+        try:
+            outcome = await self.auth.revoke_leaked_token(token, location)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            log.warning("leaked token not revoked yet; will retry", exc_info=True)
+            with contextlib.suppress(Exception):
+                async with self._uow() as uow:
+                    await uow.repo.leaked_token_failed(token, type(error).__name__)
+                    await uow.commit()
+            return None
+        async with self._uow() as uow:
+            await uow.repo.forget_leaked_token(token)
+            await uow.commit()
+        return outcome
+
+    async def run_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_seconds)
+            try:
+                await self.flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("leaked token revocations failed; will retry", exc_info=True)

@@ -181,12 +181,14 @@ class GetVersionRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., target_platform: _Optional[str] = ...) -> None: ...
 
 class GetVersionFileRequest(_message.Message):
-    __slots__ = ("name", "target_platform")
+    __slots__ = ("name", "target_platform", "path")
     NAME_FIELD_NUMBER: _ClassVar[int]
     TARGET_PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
     name: str
     target_platform: str
-    def __init__(self, name: _Optional[str] = ..., target_platform: _Optional[str] = ...) -> None: ...
+    path: str
+    def __init__(self, name: _Optional[str] = ..., target_platform: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...
 
 class UploadPackageRequest(_message.Message):
     __slots__ = ("metadata", "chunk")
@@ -477,14 +479,16 @@ class ExtensionUpdate(_message.Message):
     def __init__(self, extension_id: _Optional[str] = ..., installed_version: _Optional[str] = ..., found: _Optional[bool] = ..., latest_compatible_version: _Optional[_Union[_resources_pb2.Version, _Mapping]] = ..., update_available: _Optional[bool] = ..., installed_version_withdrawn: _Optional[bool] = ..., deprecation: _Optional[_Union[_resources_pb2.Deprecation, _Mapping]] = ...) -> None: ...
 
 class ListReviewsRequest(_message.Message):
-    __slots__ = ("parent", "page_size", "page_token")
+    __slots__ = ("parent", "page_size", "page_token", "author")
     PARENT_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_FIELD_NUMBER: _ClassVar[int]
     parent: str
     page_size: int
     page_token: str
-    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    author: str
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., author: _Optional[str] = ...) -> None: ...
 
 class ListReviewsResponse(_message.Message):
     __slots__ = ("reviews", "next_page_token", "summary")

@@ -370,9 +370,11 @@ class RegistryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetVersionFile(self, request, context):
-        """Gets a file of a build: readme, changelog, icon, manifest or license.
+        """Gets a file of a build: readme, changelog, icon, manifest, license, or any file of the
+        package (`entry` with `path`).
         Errors: INVALID_ARGUMENT (FILE_INVALID | VERSION_INVALID | TARGET_PLATFORM_INVALID |
-        TARGET_PLATFORM_REQUIRED), NOT_FOUND (VERSION_NOT_FOUND | FILE_NOT_FOUND).
+        TARGET_PLATFORM_REQUIRED), NOT_FOUND (VERSION_NOT_FOUND | FILE_NOT_FOUND),
+        FAILED_PRECONDITION (FILE_TOO_LARGE), DATA_LOSS (BLOB_CORRUPT).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -487,7 +489,7 @@ class RegistryServiceServicer:
 
         Downloads a build's package. The first message carries `metadata` (size, SHA-256,
         signature, the served byte range); every following message a `chunk` of at most 1 MiB.
-        A download is counted per version per day (only one that starts at offset 0). Visible
+        A download is counted per version per day (only one that serves the whole package). Visible
         versions, including yanked ones, may be downloaded by exact version. No HTTP rule: the
         gateway serves the package by hand with `Content-Length`, `ETag`, a SHA-256 header and
         `Range`.
