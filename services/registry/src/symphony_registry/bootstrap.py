@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import logging
 from pathlib import Path
+from typing import cast
 
 import grpc
 
@@ -35,7 +36,7 @@ from symphony_registry.domain.checks import (
     SecretsCheck,
 )
 from symphony_registry.domain.names import RESERVED_NAMESPACES
-from symphony_registry.domain.ports import Cache, NullCache
+from symphony_registry.domain.ports import Cache, NullCache, RegistryUnitOfWork
 from symphony_registry.domain.service import RegistryConfig, RegistryService
 from symphony_registry.domain.worker import (
     DownloadOutbox,
@@ -114,8 +115,14 @@ async def build(settings: RegistrySettings, overrides: Overrides) -> Wiring:
         local_cache_ttl=settings.local_cache_seconds,
         page_secret=settings.page_token_secret,
     )
+
+    def unit_of_work() -> RegistryUnitOfWork:
+        # ports.RegistryRepository lists the SQL repository loosely (any attribute), which a
+        # class without __getattr__ does not match structurally.
+        return cast(RegistryUnitOfWork, SqlRegistryUnitOfWork(engine, global_mean=global_mean))
+
     service = RegistryService(
-        lambda: SqlRegistryUnitOfWork(engine, global_mean=global_mean),
+        unit_of_work,
         blobs=blobs,
         auth=auth,
         cache=cache,

@@ -12,6 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from symphony.registry.v1 import registry_internal_service_pb2 as ipb
 from symphony.registry.v1 import registry_service_pb2 as spb
 from symphony.registry.v1 import resources_pb2 as pb
+from symphony_common.grpc.convert import proto_enum
 from symphony_registry.domain import models as m
 from symphony_registry.domain.service import (
     extension_etag,
@@ -61,7 +62,7 @@ def member(mb: m.Member) -> pb.NamespaceMember:
         name=f"namespaces/{mb.namespace}/members/{mb.user_id}",
         uid=mb.id,
         user=f"users/{mb.user_id}",
-        role=int(mb.role),
+        role=proto_enum(pb.NamespaceRole, mb.role),
         etag=member_etag(mb),
     )
     _set_ts(out, "create_time", mb.create_time)
@@ -103,7 +104,7 @@ def version(v: m.Version, window: dt.timedelta = dt.timedelta(hours=72)) -> pb.V
         package_size_bytes=v.package_size,
         package_sha256=v.package_sha256,
         scan=f"publishing/scans/{v.scan_id}" if v.scan_id else "",
-        scan_state=int(v.scan_state),
+        scan_state=proto_enum(pb.ScanState, v.scan_state),
         publisher=f"users/{v.publisher_id}",
         yanked=v.yanked,
         yank_reason=v.yank_reason,
@@ -208,7 +209,7 @@ def scan(s: m.Scan) -> pb.Scan:
         target_platform=s.target_platform,
         publisher=f"users/{s.publisher_id}",
         package_sha256=s.package_sha256,
-        state=int(s.state),
+        state=proto_enum(pb.ScanState, s.state),
         etag=scan_etag(s),
     )
     for run in s.checks:
@@ -301,5 +302,7 @@ def explanation(p: m.ScoreParts) -> spb.ScoreExplanation:
 
 def namespace_access(ns_name: str, role: m.Role, source: int) -> ipb.NamespaceAccess:
     return ipb.NamespaceAccess(
-        namespace=f"namespaces/{ns_name}", role=int(role), source=source if role else 0
+        namespace=f"namespaces/{ns_name}",
+        role=proto_enum(pb.NamespaceRole, role),
+        source=proto_enum(ipb.AccessSource, source if role else 0),
     )

@@ -15,6 +15,7 @@ from symphony.registry.v1 import registry_service_pb2 as spb
 from symphony.registry.v1 import resources_pb2 as pb
 from symphony_common.context import current_principal
 from symphony_common.errors import invalid_field
+from symphony_common.grpc.convert import proto_enum
 from symphony_registry.api import converters as cv
 from symphony_registry.domain import models as m
 from symphony_registry.domain.archive import reject
@@ -504,8 +505,8 @@ class RegistryInternalServicer(registry_internal_service_pb2_grpc.RegistryIntern
         return ipb.GetNamespaceAccessResponse(
             namespace=f"namespaces/{ns.name}",
             user=request.user,
-            role=int(role),
-            source=source if role else 0,
+            role=proto_enum(pb.NamespaceRole, role),
+            source=proto_enum(ipb.AccessSource, source if role else 0),
             owner=ns.owner,
         )
 
