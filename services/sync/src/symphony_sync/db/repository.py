@@ -4,6 +4,7 @@ errors are translated to domain errors by `translate_db_errors` around every met
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import json
@@ -14,14 +15,15 @@ from typing import Any, ParamSpec, TypeVar
 from symphony_common.db.driver import Connection, sql
 from symphony_common.db.unit_of_work import translate_db_errors
 from symphony_sync.domain.models import (
+    ChangesQuery,
     ChangesRead,
     DeleteUserDataResult,
     Device,
     Item,
     PushStart,
+    PushWrite,
     Snapshot,
     SnapshotTrigger,
-    StoredRequest,
     UserState,
 )
 
@@ -112,31 +114,36 @@ _CHANGES = sql(f"""
     WHERE running - (octet_length(key) + octet_length(value)) < :maxb
     ORDER BY revision
 """)
-# Push, second statement (after the request-id lock): the user's counter row locked, the
-# stored result of this request id, the device, and the current items. The items come from the
-# statement's snapshot, which predates the row lock when another write of this user held it;
-# `snapshot_revision` (the counter as that snapshot saw it) differs from the locked one exactly
-# then, and the caller re-reads the items (a writer of items always raises the counter).
+# A push group (pushes of different users committed in one transaction) runs: the start, the
+# write, the commit; each statement takes every push of the group at once (JSON parameters, one
+# element per push or per change).
+#
+# The start: each request id's lock (`pg_try_advisory_xact_lock`; `locked` false when another
+# call holds it), and for the pushes holding theirs: the user's counter row locked (in user
+# order, so two groups never wait on each other in a cycle), the stored result of the request
+# id, the device, and the current items. The items come from the statement's snapshot, which
+# predates a row lock that had to wait for another write of that user; `snapshot_revision` (the
+# counter as that snapshot saw it) differs from the locked one exactly then, and the caller
+# re-reads that user's items (a writer of items always raises the counter). A stored result
+# committed by a duplicate between the snapshot and the request-id lock is missed here: the
+# write then finds it and the group rolls back (see `_PUSH_WRITE`).
 _PUSH_START = sql(f"""
-    WITH locked AS (
-        INSERT INTO {S}.users AS u (user_id) VALUES (:u)
+    WITH p AS (
+        SELECT * FROM json_to_recordset(CAST(:pushes AS json))
+            AS p(u text, r text, d text, lock bigint)
+    ), keys AS (
+        SELECT * FROM json_to_recordset(CAST(:keys AS json)) AS k(u text, c text, k text)
+    ), lk AS (
+        SELECT p.u, pg_try_advisory_xact_lock(p.lock) AS locked FROM p
+    ), locked AS (
+        INSERT INTO {S}.users AS u (user_id)
+        SELECT p.u FROM p JOIN lk ON lk.u = p.u WHERE lk.locked ORDER BY p.u
         ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
         RETURNING user_id, revision, generation, usage_bytes, item_count, tombstone_floor
-    ), seen AS (
-        SELECT revision FROM {S}.users WHERE user_id = :u
-    ), req AS (
-        SELECT fingerprint, result FROM {S}.requests
-        WHERE user_id = :u AND method = :m AND request_id = :r AND expire_time > :now
-    ), dev AS (
-        SELECT {DEVICE_COLUMNS} FROM {S}.devices WHERE user_id = :u AND uid = :d
-    ), cur AS (
-        SELECT {ITEM_COLUMNS} FROM {S}.items
-        WHERE user_id = :u AND (collection, key) IN (
-            SELECT c, k FROM unnest(CAST(:cs AS text[]), CAST(:ks AS text[])) AS t(c, k))
     )
-    SELECT 'u' AS kind, l.user_id, l.revision, l.generation, l.usage_bytes, l.item_count,
-           l.tombstone_floor, (SELECT revision FROM seen) AS snapshot_revision,
-           (SELECT fingerprint FROM req) AS req_fingerprint, (SELECT result FROM req) AS req_result,
+    SELECT 'u' AS kind, p.u AS user_id, lk.locked, l.revision, l.generation, l.usage_bytes,
+           l.item_count, l.tombstone_floor, s.revision AS snapshot_revision,
+           rq.fingerprint AS req_fingerprint, rq.result AS req_result,
            d.uid AS d_uid, d.display_name AS d_display_name, d.platform AS d_platform,
            d.excluded_collections AS d_excluded_collections, d.disabled AS d_disabled,
            d.create_time AS d_create_time, d.update_time AS d_update_time,
@@ -144,89 +151,104 @@ _PUSH_START = sql(f"""
            NULL AS collection, NULL AS key, NULL::bytea AS value, NULL AS content_type,
            NULL::boolean AS encrypted, NULL::boolean AS mergeable, NULL::bigint AS item_revision,
            NULL AS device, NULL::timestamptz AS item_update_time, NULL::boolean AS deleted
-    FROM locked l LEFT JOIN dev d ON true
+    FROM p JOIN lk ON lk.u = p.u
+    LEFT JOIN locked l ON l.user_id = p.u
+    LEFT JOIN {S}.users s ON s.user_id = p.u
+    LEFT JOIN {S}.requests rq ON rq.user_id = p.u AND rq.method = :m AND rq.request_id = p.r
+        AND rq.expire_time > :now
+    LEFT JOIN {S}.devices d ON d.user_id = p.u AND d.uid = p.d
     UNION ALL
-    SELECT 'i', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-           NULL, NULL, NULL, NULL, collection, key, value, content_type, encrypted, mergeable,
-           revision, device, update_time, deleted
-    FROM cur
+    SELECT 'i', it.user_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+           NULL, NULL, NULL, NULL, NULL, NULL, it.collection, it.key, it.value, it.content_type,
+           it.encrypted, it.mergeable, it.revision, it.device, it.update_time, it.deleted
+    FROM {S}.items it JOIN keys ON it.user_id = keys.u AND it.collection = keys.c AND it.key = keys.k
 """)
-# Push, the write: every item compare-and-set (UPDATE on the expected revision, or INSERT when
-# none may exist), its history version added and history pruned to `depth` (the statement's
-# snapshot does not see the versions it adds, hence `rn >= depth`), the counter row saved and
-# the request's result stored. Answers how many compare-and-sets succeeded.
+_GET_ITEMS_OF = sql(f"""
+    SELECT it.user_id, {", ".join("it." + c for c in ITEM_COLUMNS.split(", "))}
+    FROM {S}.items it
+    JOIN json_to_recordset(CAST(:keys AS json)) AS k(u text, c text, k text)
+        ON it.user_id = k.u AND it.collection = k.c AND it.key = k.k
+""")
+_GET_VERSIONS_OF = sql(f"""
+    SELECT v.user_id, {", ".join("v." + c for c in ITEM_COLUMNS.split(", "))}
+    FROM {S}.item_versions v
+    JOIN json_to_recordset(CAST(:keys AS json)) AS k(u text, c text, k text, rev bigint)
+        ON v.user_id = k.u AND v.revision = k.rev AND v.collection = k.c AND v.key = k.k
+""")
+# The write: every item compare-and-set (UPDATE on the expected revision, or INSERT when none
+# may exist), its history version added and history pruned to `depth` (the statement's
+# snapshot does not see the versions it adds, hence `rn >= depth`), each user's counter row
+# saved, each request's result stored, due devices' last-seen stamps. Values travel base64 in
+# the JSON. A request id whose unexpired result is already stored (a duplicate that committed
+# after the start's snapshot) is not overwritten. Answers how many compare-and-sets succeeded
+# and how many results were stored.
 _PUSH_WRITE = sql(f"""
     WITH w AS (
-        SELECT * FROM unnest(
-            CAST(:cs AS text[]), CAST(:ks AS text[]), CAST(:revs AS bigint[]),
-            CAST(:vals AS bytea[]), CAST(:cts AS text[]), CAST(:encs AS boolean[]),
-            CAST(:merges AS boolean[]), CAST(:dels AS boolean[]), CAST(:devs AS text[]),
-            CAST(:sizes AS bigint[]), CAST(:expected AS bigint[]), CAST(:times AS timestamptz[]))
-        AS w(c, k, rev, value, ct, enc, merge, del, dev, size, expected, t)
+        SELECT * FROM json_to_recordset(CAST(:items AS json)) AS w(
+            u text, c text, k text, rev bigint, v text, ct text, enc boolean, merge boolean,
+            del boolean, dev text, size bigint, expected bigint, t timestamptz)
+    ), p AS (
+        SELECT * FROM json_to_recordset(CAST(:pushes AS json)) AS p(
+            u text, revision bigint, usage bigint, count bigint, r text, f text, result json,
+            t timestamptz, exp timestamptz, touch text)
     ), upd AS (
-        UPDATE {S}.items i SET revision = w.rev, value = w.value, content_type = w.ct,
-            encrypted = w.enc, mergeable = w.merge, deleted = w.del, device = w.dev,
-            size_bytes = w.size, update_time = w.t
+        UPDATE {S}.items i SET revision = w.rev, value = decode(w.v, 'base64'),
+            content_type = w.ct, encrypted = w.enc, mergeable = w.merge, deleted = w.del,
+            device = w.dev, size_bytes = w.size, update_time = w.t
         FROM w
-        WHERE w.expected IS NOT NULL AND i.user_id = :u AND i.collection = w.c
+        WHERE w.expected IS NOT NULL AND i.user_id = w.u AND i.collection = w.c
           AND i.key = w.k AND i.revision = w.expected
         RETURNING 1
     ), ins AS (
         INSERT INTO {S}.items (user_id, collection, key, revision, value, content_type,
             encrypted, mergeable, deleted, device, size_bytes, update_time)
-        SELECT :u, c, k, rev, value, ct, enc, merge, del, dev, size, t FROM w
+        SELECT u, c, k, rev, decode(v, 'base64'), ct, enc, merge, del, dev, size, t FROM w
         WHERE expected IS NULL
         ON CONFLICT (user_id, collection, key) DO NOTHING
         RETURNING 1
     ), ver AS (
         INSERT INTO {S}.item_versions (user_id, revision, collection, key, value, content_type,
             encrypted, mergeable, deleted, device, update_time)
-        SELECT :u, rev, c, k, value, ct, enc, merge, del, dev, t FROM w
+        SELECT u, rev, c, k, decode(v, 'base64'), ct, enc, merge, del, dev, t FROM w
     ), pruned AS (
         DELETE FROM {S}.item_versions v USING (
-            SELECT revision FROM (
-                SELECT iv.revision, row_number() OVER (
-                    PARTITION BY iv.collection, iv.key ORDER BY iv.revision DESC) AS rn
-                FROM {S}.item_versions iv JOIN w ON iv.collection = w.c AND iv.key = w.k
-                WHERE iv.user_id = :u
+            SELECT user_id, revision FROM (
+                SELECT iv.user_id, iv.revision, row_number() OVER (
+                    PARTITION BY iv.user_id, iv.collection, iv.key ORDER BY iv.revision DESC) AS rn
+                FROM {S}.item_versions iv JOIN w ON iv.user_id = w.u AND iv.collection = w.c AND iv.key = w.k
             ) ranked WHERE rn >= :depth
         ) old
-        WHERE v.user_id = :u AND v.revision = old.revision
+        WHERE v.user_id = old.user_id AND v.revision = old.revision
     ), usr AS (
-        UPDATE {S}.users SET revision = :revision, generation = :generation, usage_bytes = :usage,
-            item_count = :count, tombstone_floor = :floor, update_time = :now
-        WHERE user_id = :u
+        UPDATE {S}.users s SET revision = p.revision, usage_bytes = p.usage, item_count = p.count,
+            update_time = p.t
+        FROM p WHERE s.user_id = p.u
     ), req AS (
-        INSERT INTO {S}.requests (user_id, method, request_id, fingerprint, result, create_time, expire_time)
-        SELECT :u, :m, :r, :f, CAST(:result AS jsonb), :now, :exp WHERE :r <> ''
+        INSERT INTO {S}.requests AS old (user_id, method, request_id, fingerprint, result,
+            create_time, expire_time)
+        SELECT u, :m, r, decode(f, 'base64'), CAST(result AS jsonb), t, exp FROM p
         ON CONFLICT (user_id, method, request_id) DO UPDATE
             SET fingerprint = EXCLUDED.fingerprint, result = EXCLUDED.result,
                 create_time = EXCLUDED.create_time, expire_time = EXCLUDED.expire_time
+            WHERE old.expire_time <= EXCLUDED.create_time
+        RETURNING 1
+    ), touched AS (
+        UPDATE {S}.devices d SET last_seen_time = p.t
+        FROM p WHERE p.touch <> '' AND d.user_id = p.u AND d.uid = p.touch
     )
-    SELECT (SELECT count(*) FROM upd) + (SELECT count(*) FROM ins)
+    SELECT (SELECT count(*) FROM upd) + (SELECT count(*) FROM ins) AS written,
+           (SELECT count(*) FROM req) AS stored
 """)
-# A page of changes in one statement (one snapshot, so the page and its cursor agree): the
-# user's counter, the device (its excluded collections filter the page) and the items, each
-# row carrying the user and device columns (one row with NULL items when the page is empty).
+# Pages of changes for many pulls in one statement (one snapshot, so each page and its cursor
+# agree): per query `n` the user's counter, the device (its excluded collections filter the
+# page) and the items, each row carrying the user and device columns (one row with NULL items
+# when a page is empty). The queries come as one JSON parameter.
 _READ_CHANGES = sql(f"""
-    WITH usr AS (
-        SELECT revision, generation, tombstone_floor FROM {S}.users WHERE user_id = :u
-    ), dev AS (
-        SELECT {DEVICE_COLUMNS} FROM {S}.devices WHERE user_id = :u AND uid = :d
-    ), page AS (
-        SELECT i.* FROM {S}.items i
-        WHERE i.user_id = :u AND i.revision > :after
-          AND i.revision <= LEAST(CAST(:upto AS bigint), (SELECT revision FROM usr))
-          AND (cardinality(CAST(:inc AS text[])) = 0 OR i.collection = ANY(CAST(:inc AS text[])))
-          AND NOT (i.collection = ANY(coalesce((SELECT excluded_collections FROM dev), '{{}}')))
-        ORDER BY i.revision LIMIT :lim
-    ), sized AS (
-        SELECT {ITEM_COLUMNS} FROM (
-            SELECT *, sum(octet_length(key) + octet_length(value)) OVER (ORDER BY revision) AS running
-            FROM page
-        ) s WHERE running - (octet_length(key) + octet_length(value)) < :maxb
+    WITH q AS (
+        SELECT * FROM json_to_recordset(CAST(:queries AS json))
+            AS q(n int, u text, d text, after bigint, upto bigint, inc text[], lim int, maxb bigint)
     )
-    SELECT u.revision AS u_revision, u.generation AS u_generation,
+    SELECT q.n, u.revision AS u_revision, u.generation AS u_generation,
            u.tombstone_floor AS u_tombstone_floor,
            d.uid AS d_uid, d.display_name AS d_display_name, d.platform AS d_platform,
            d.excluded_collections AS d_excluded_collections, d.disabled AS d_disabled,
@@ -234,9 +256,23 @@ _READ_CHANGES = sql(f"""
            d.last_seen_time AS d_last_seen_time,
            i.collection, i.key, i.value, i.content_type, i.encrypted, i.mergeable, i.revision,
            i.device, i.update_time, i.deleted
-    FROM (SELECT 1) one LEFT JOIN usr u ON true LEFT JOIN dev d ON true
-         LEFT JOIN sized i ON true
-    ORDER BY i.revision
+    FROM q
+    LEFT JOIN {S}.users u ON u.user_id = q.u
+    LEFT JOIN {S}.devices d ON d.user_id = q.u AND d.uid = q.d
+    LEFT JOIN LATERAL (
+        SELECT {ITEM_COLUMNS} FROM (
+            SELECT *, sum(octet_length(key) + octet_length(value)) OVER (ORDER BY revision) AS running
+            FROM (
+                SELECT * FROM {S}.items it
+                WHERE it.user_id = q.u AND it.revision > q.after
+                  AND it.revision <= LEAST(q.upto, u.revision)
+                  AND (cardinality(q.inc) = 0 OR it.collection = ANY(q.inc))
+                  AND NOT (it.collection = ANY(coalesce(d.excluded_collections, '{{}}')))
+                ORDER BY it.revision LIMIT q.lim
+            ) page
+        ) s WHERE running - (octet_length(key) + octet_length(value)) < q.maxb
+    ) i ON true
+    ORDER BY q.n, i.revision
 """)
 _LIVE_ITEMS = sql(
     f"SELECT {ITEM_COLUMNS} FROM {S}.items WHERE user_id = :u AND NOT deleted ORDER BY revision"
@@ -337,6 +373,10 @@ def translated(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
 def request_lock_key(user_id: str, method: str, request_id: str) -> int:
     digest = hashlib.sha256(f"sync-request\0{user_id}\0{method}\0{request_id}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _item(row: Any) -> Item:
@@ -454,143 +494,189 @@ class SqlSyncRepository:
             },
         )
 
-    # push: two statements after the request-id lock
+    # push groups: `_PUSH_START`, `_PUSH_WRITE`
     @translated
-    async def start_push(
+    async def start_pushes(
         self,
-        user_id: str,
         method: str,
-        request_id: str,
-        device: str,
-        keys: Sequence[tuple[str, str]],
+        pushes: Sequence[tuple[str, str, str, Sequence[tuple[str, str]]]],
         now: datetime,
-    ) -> PushStart:
+    ) -> list[PushStart | None]:
         rows = (
             await self.conn.execute(
                 _PUSH_START,
                 {
-                    "u": user_id,
+                    "pushes": _json(
+                        [
+                            {
+                                "u": user,
+                                "r": request_id,
+                                "d": device if len(device) <= 64 else "",
+                                "lock": request_lock_key(user, method, request_id),
+                            }
+                            for user, request_id, device, _ in pushes
+                        ]
+                    ),
+                    "keys": _json(
+                        [
+                            {"u": user, "c": collection, "k": key}
+                            for user, _, _, keys in pushes
+                            for collection, key in keys
+                        ]
+                    ),
                     "m": method,
-                    "r": request_id,
-                    "d": device if 0 < len(device) <= 64 else "",
                     "now": now,
-                    "cs": [c for c, _ in keys],
-                    "ks": [k for _, k in keys],
                 },
             )
         ).all()
-        head = next(r for r in rows if r.kind == "u")
-        items = {
-            (r.collection, r.key): Item(
-                collection=r.collection,
-                key=r.key,
-                value=bytes(r.value),
-                content_type=r.content_type,
-                encrypted=r.encrypted,
-                mergeable=r.mergeable,
-                revision=r.item_revision,
-                device=r.device,
-                update_time=r.item_update_time,
-                deleted=r.deleted,
+        heads = {r.user_id: r for r in rows if r.kind == "u"}
+        items: dict[str, dict[tuple[str, str], Item]] = {user: {} for user in heads}
+        for r in rows:
+            if r.kind == "i":
+                items[r.user_id][(r.collection, r.key)] = Item(
+                    collection=r.collection,
+                    key=r.key,
+                    value=bytes(r.value),
+                    content_type=r.content_type,
+                    encrypted=r.encrypted,
+                    mergeable=r.mergeable,
+                    revision=r.item_revision,
+                    device=r.device,
+                    update_time=r.item_update_time,
+                    deleted=r.deleted,
+                )
+        starts: list[PushStart | None] = []
+        for user, _, _, _ in pushes:
+            head = heads[user]
+            if not head.locked:
+                starts.append(None)
+                continue
+            state = _user(head)
+            fresh = (head.snapshot_revision or 0) == state.revision
+            starts.append(
+                PushStart(
+                    state=state,
+                    stored=(bytes(head.req_fingerprint), head.req_result)
+                    if head.req_fingerprint is not None
+                    else None,
+                    device=_prefixed_device(head),
+                    items=items[user] if fresh else None,
+                )
             )
-            for r in rows
-            if r.kind == "i"
-        }
-        state = _user(head)
-        fresh = (head.snapshot_revision or 0) == state.revision
-        return PushStart(
-            state=state,
-            stored=(bytes(head.req_fingerprint), head.req_result)
-            if head.req_fingerprint is not None
-            else None,
-            device=_prefixed_device(head),
-            items=items if fresh else None,
-        )
+        return starts
 
     @translated
-    async def write_push(
-        self,
-        user_id: str,
-        writes: Sequence[tuple[Item, int | None]],
-        depth: int,
-        state: UserState,
-        request: StoredRequest,
-        now: datetime,
-    ) -> int:
-        items = [item for item, _ in writes]
+    async def get_items_of(
+        self, keys: Sequence[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], Item]:
+        """Current items of several users: (user, collection, key) → item."""
+        rows = await self.conn.execute(
+            _GET_ITEMS_OF, {"keys": _json([{"u": u, "c": c, "k": k} for u, c, k in keys])}
+        )
+        return {(r.user_id, r.collection, r.key): _item(r) for r in rows}
+
+    @translated
+    async def get_versions_of(
+        self, keys: Sequence[tuple[str, str, str, int]]
+    ) -> dict[tuple[str, str, str, int], Item]:
+        """History versions of several users: (user, collection, key, revision) → item."""
+        rows = await self.conn.execute(
+            _GET_VERSIONS_OF,
+            {"keys": _json([{"u": u, "c": c, "k": k, "rev": rev} for u, c, k, rev in keys])},
+        )
+        return {(r.user_id, r.collection, r.key, r.revision): _item(r) for r in rows}
+
+    @translated
+    async def write_pushes(
+        self, method: str, pushes: Sequence[PushWrite], depth: int
+    ) -> tuple[int, int]:
+        b64 = base64.b64encode
+        items = [
+            {
+                "u": push.state.user_id,
+                "c": item.collection,
+                "k": item.key,
+                "rev": item.revision,
+                "v": b64(item.value).decode(),
+                "ct": item.content_type,
+                "enc": item.encrypted,
+                "merge": item.mergeable,
+                "del": item.deleted,
+                "dev": item.device,
+                "size": item.size_bytes,
+                "expected": expected,
+                "t": push.now.isoformat(),
+            }
+            for push in pushes
+            for item, expected in push.writes
+        ]
+        heads = [
+            {
+                "u": push.state.user_id,
+                "revision": push.state.revision,
+                "usage": push.state.usage_bytes,
+                "count": push.state.item_count,
+                "r": push.request.request_id,
+                "f": b64(push.request.fingerprint).decode(),
+                "result": push.request.result,
+                "t": push.now.isoformat(),
+                "exp": push.request.expire_time.isoformat(),
+                "touch": push.touch_device,
+            }
+            for push in pushes
+        ]
         row = (
             await self.conn.execute(
                 _PUSH_WRITE,
                 {
-                    "u": user_id,
-                    "cs": [i.collection for i in items],
-                    "ks": [i.key for i in items],
-                    "revs": [i.revision for i in items],
-                    "vals": [i.value for i in items],
-                    "cts": [i.content_type for i in items],
-                    "encs": [i.encrypted for i in items],
-                    "merges": [i.mergeable for i in items],
-                    "dels": [i.deleted for i in items],
-                    "devs": [i.device for i in items],
-                    "sizes": [i.size_bytes for i in items],
-                    "expected": [expected for _, expected in writes],
-                    "times": [i.update_time for i in items],
+                    "items": _json(items),
+                    "pushes": _json(heads),
+                    "m": method,
                     "depth": max(depth, 1),
-                    "revision": state.revision,
-                    "generation": state.generation,
-                    "usage": state.usage_bytes,
-                    "count": state.item_count,
-                    "floor": state.tombstone_floor,
-                    "now": now,
-                    "m": request.method,
-                    "r": request.request_id,
-                    "f": request.fingerprint,
-                    "result": json.dumps(request.result, separators=(",", ":")),
-                    "exp": request.expire_time,
                 },
             )
         ).one()
-        return int(row[0])
+        return int(row.written), int(row.stored)
 
     @translated
-    async def read_changes(
-        self,
-        user_id: str,
-        device: str,
-        after: int,
-        upto: int | None,
-        include: Sequence[str],
-        limit: int,
-        max_bytes: int,
-    ) -> ChangesRead:
+    async def read_changes(self, queries: Sequence[ChangesQuery]) -> list[ChangesRead]:
         rows = (
             await self.conn.execute(
                 _READ_CHANGES,
                 {
-                    "u": user_id,
-                    "d": device if 0 < len(device) <= 64 else "",
-                    "after": after,
-                    "upto": upto,
-                    "inc": list(include),
-                    "lim": limit,
-                    "maxb": max_bytes,
+                    "queries": _json(
+                        [
+                            {
+                                "n": n,
+                                "u": q.user_id,
+                                "d": q.device if 0 < len(q.device) <= 64 else "",
+                                "after": q.after,
+                                "upto": q.upto,
+                                "inc": q.include,
+                                "lim": q.limit,
+                                "maxb": q.max_bytes,
+                            }
+                            for n, q in enumerate(queries)
+                        ]
+                    )
                 },
             )
         ).all()
-        head = rows[0]
-        state = None
-        if head.u_revision is not None:
-            state = UserState(
-                user_id=user_id,
-                revision=head.u_revision,
-                generation=head.u_generation,
-                tombstone_floor=head.u_tombstone_floor,
-            )
-        return ChangesRead(
-            state=state,
-            device=_prefixed_device(head),
-            items=[_item(r) for r in rows if r.collection is not None],
-        )
+        reads: list[ChangesRead] = []
+        for row in rows:
+            if row.n == len(reads):  # the first row of the next query
+                state = None
+                if row.u_revision is not None:
+                    state = UserState(
+                        user_id=queries[row.n].user_id,
+                        revision=row.u_revision,
+                        generation=row.u_generation,
+                        tombstone_floor=row.u_tombstone_floor,
+                    )
+                reads.append(ChangesRead(state, _prefixed_device(row), []))
+            if row.collection is not None:
+                reads[-1].items.append(_item(row))
+        return reads
 
     # idempotency
     @translated

@@ -6,6 +6,7 @@ import base64
 import dataclasses
 import enum
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -151,6 +152,19 @@ class PushStart:
 
 
 @dataclass
+class PushWrite:
+    """One push of a group, to write: its items, each with the revision the stored one must
+    still have (None: none may exist), the user's new counter, the result stored under the
+    request id, and a device whose last-seen stamp is due (or "")."""
+
+    state: UserState
+    writes: list[tuple[Item, int | None]]
+    request: StoredRequest
+    now: datetime
+    touch_device: str = ""
+
+
+@dataclass
 class StoredRequest:
     """A mutation's result kept under its request id (idempotency)."""
 
@@ -159,6 +173,21 @@ class StoredRequest:
     fingerprint: bytes
     result: Any
     expire_time: datetime
+
+
+@dataclass(frozen=True)
+class ChangesQuery:
+    """One page to read: changes in (after, min(upto, the user's revision)] outside the
+    device's excluded collections (in `include` when not empty), at most `limit` rows and
+    about `max_bytes`."""
+
+    user_id: str
+    device: str
+    after: int
+    upto: int | None
+    include: Sequence[str]
+    limit: int
+    max_bytes: int
 
 
 @dataclass

@@ -8,13 +8,14 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from symphony_sync.domain.models import (
+    ChangesQuery,
     ChangesRead,
     DeleteUserDataResult,
     Device,
     Item,
     PushStart,
+    PushWrite,
     Snapshot,
-    StoredRequest,
     UserState,
 )
 
@@ -31,42 +32,37 @@ class SyncRepository(Protocol):
 
     def save_user(self, state: UserState, now: datetime) -> Awaitable[None]: ...
 
-    # push (after try_lock_request)
-    def start_push(
+    # push groups: pushes of different users in one transaction
+    def start_pushes(
         self,
-        user_id: str,
         method: str,
-        request_id: str,
-        device: str,
-        keys: Sequence[tuple[str, str]],
+        pushes: Sequence[tuple[str, str, str, Sequence[tuple[str, str]]]],
         now: datetime,
-    ) -> Awaitable[PushStart]:
-        """Lock the user's row; read the stored request, the device and the items."""
+    ) -> Awaitable[list[PushStart | None]]:
+        """For each (user, request id, device, item keys), users all different: take the
+        request id's lock (`try_lock_request`; None when another call holds it), lock the
+        user's row, read the stored request, the device and the items."""
 
-    def write_push(
-        self,
-        user_id: str,
-        writes: Sequence[tuple[Item, int | None]],
-        depth: int,
-        state: UserState,
-        request: StoredRequest,
-        now: datetime,
-    ) -> Awaitable[int]:
-        """Compare-and-set every item (expected revision, None: must not exist), add history,
-        prune it to `depth`, save `state`, store the result; answers how many CAS succeeded."""
+    def get_items_of(
+        self, keys: Sequence[tuple[str, str, str]]
+    ) -> Awaitable[dict[tuple[str, str, str], Item]]:
+        """Current items by (user, collection, key)."""
 
-    def read_changes(
-        self,
-        user_id: str,
-        device: str,
-        after: int,
-        upto: int | None,
-        include: Sequence[str],
-        limit: int,
-        max_bytes: int,
-    ) -> Awaitable[ChangesRead]:
-        """One snapshot: counter, device, and changes in (after, min(upto, revision)] outside
-        the device's excluded collections, at most `limit` rows and about `max_bytes`."""
+    def get_versions_of(
+        self, keys: Sequence[tuple[str, str, str, int]]
+    ) -> Awaitable[dict[tuple[str, str, str, int], Item]]:
+        """History versions by (user, collection, key, revision)."""
+
+    def write_pushes(
+        self, method: str, pushes: Sequence[PushWrite], depth: int
+    ) -> Awaitable[tuple[int, int]]:
+        """Compare-and-set every item, add history and prune it to `depth`, save each
+        counter, store each result (never over an unexpired one), stamp due devices; answers
+        how many CAS succeeded and how many results were stored."""
+
+    def read_changes(self, queries: Sequence[ChangesQuery]) -> Awaitable[list[ChangesRead]]:
+        """Many pages in one snapshot (see `ChangesQuery`): per query the user's counter, the
+        device, and the page."""
 
     # idempotency
     def try_lock_request(self, user_id: str, method: str, request_id: str) -> Awaitable[bool]:

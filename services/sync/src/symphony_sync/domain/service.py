@@ -18,7 +18,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +32,7 @@ from symphony_common.errors import (
 )
 from symphony_common.pagination import PageTokenCodec, page_size
 from symphony_sync.domain import errors, merge
+from symphony_sync.domain.batching import Batcher, Call
 from symphony_sync.domain.models import (
     BUILTIN_COLLECTIONS,
     COLLECTION_RE,
@@ -39,6 +40,8 @@ from symphony_sync.domain.models import (
     MERGE_COLLECTIONS,
     Change,
     ChangeResult,
+    ChangesQuery,
+    ChangesRead,
     ClientContext,
     DeleteUserDataResult,
     Device,
@@ -48,6 +51,8 @@ from symphony_sync.domain.models import (
     Outcome,
     PullPage,
     PushResult,
+    PushStart,
+    PushWrite,
     ResetResult,
     RestoreResult,
     Snapshot,
@@ -68,6 +73,14 @@ READ_SCOPE = "sync.read"
 WRITE_SCOPE = "sync.write"
 DEVICE_FIELDS = frozenset({"display_name", "excluded_collections", "disabled"})
 MIN_HEARTBEAT_SECONDS = 5.0
+# Pushes of different users committed in one transaction: at most this many per group, this
+# many groups at once.
+PUSH_GROUP_SIZE = 64
+PUSH_GROUPS = 1
+# Page reads coalesced into one statement: at most this many per statement, this many
+# statements at once.
+READ_BATCH_SIZE = 64
+READ_BATCHES = 1
 
 # Events on the notifier bus.
 EVENT_CHANGES = "changes"
@@ -126,6 +139,36 @@ def is_mergeable(collection: str, mergeable: bool, encrypted: bool) -> bool:
     return not encrypted and (mergeable or collection in MERGE_COLLECTIONS)
 
 
+def _wants_base(change: Change, cur: Item | None) -> bool:
+    """Whether deciding `change` may merge it against the version at its base revision (the
+    stale-base path of `SyncService._decide`), which is then read beforehand."""
+    return (
+        cur is not None
+        and not cur.deleted
+        and not change.deleted
+        and 0 < change.base_revision < cur.revision
+        and is_mergeable(change.collection, change.mergeable, change.encrypted)
+        and is_mergeable(cur.collection, cur.mergeable, cur.encrypted)
+    )
+
+
+@dataclass
+class _Push:
+    """A validated push waiting for its group (`SyncService._push_group`)."""
+
+    user: str
+    ctx: ClientContext
+    request_id: str
+    changes: Sequence[Change]
+    atomic: bool
+    fingerprint: bytes
+    now: datetime
+    keys: list[tuple[str, str]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.keys = [(c.collection, c.key) for c in self.changes]
+
+
 class SyncService:
     def __init__(
         self,
@@ -144,6 +187,16 @@ class SyncService:
         self.clock = clock
         self.poll_fallback_seconds = poll_fallback_seconds
         self._streams: dict[str, int] = {}
+        # Pushes that arrive together are committed together (one user at a time per group);
+        # pulls and watch pages that arrive together are read in one statement.
+        self._pushes = Batcher(
+            self._push_group,
+            max_size=PUSH_GROUP_SIZE,
+            max_batches=PUSH_GROUPS,
+            key=lambda push: push.user,
+        )
+        self._running_pushes: set[tuple[str, str]] = set()
+        self._reads = Batcher(self._read_batch, max_size=READ_BATCH_SIZE, max_batches=READ_BATCHES)
         self._shutting_down = False
 
     # ------------------------------------------------------------------ helpers
@@ -321,102 +374,98 @@ class SyncService:
         user = authorize(principal, WRITE_SCOPE)
         validate_request_id(request_id, required=True)
         self._validate_changes(changes)
-        now = self.clock()
+        # A duplicate of a push still running here fails fast, as one running on another
+        # replica does (its request-id lock).
+        running = (user, request_id)
+        if running in self._running_pushes:
+            raise errors.request_in_progress()
+        self._running_pushes.add(running)
+        try:
+            return await self._pushes.submit(
+                _Push(user, ctx, request_id, changes, atomic, fingerprint, self.clock())
+            )
+        finally:
+            self._running_pushes.discard(running)
+
+    async def _push_group(self, calls: list[Call[_Push, PushResult]]) -> None:
+        """Pushes of different users that arrived together, in one transaction: one commit
+        (and one round trip per statement) for all. Each is answered after that commit; a push
+        refused on its own (a conflict, a quota, a replay) is answered at once and writes
+        nothing. When the group's transaction fails, every push not yet answered runs again in
+        a transaction of its own, so a failure stays with the push that caused it."""
+        try:
+            await self._push_together(calls)
+        except Exception:
+            if len(calls) == 1:
+                raise
+            log.info("push group failed; retrying its pushes one by one", exc_info=True)
+            await asyncio.gather(*(self._push_alone(call) for call in calls if call.pending))
+
+    async def _push_alone(self, call: Call[_Push, PushResult]) -> None:
+        try:
+            await self._push_together([call])
+        except Exception as error:
+            call.fail(error)
+
+    async def _push_together(self, calls: list[Call[_Push, PushResult]]) -> None:
+        # Round trips for the whole group: BEGIN; the start (request-id locks, users' row
+        # locks, stored results, devices, items); (items again for users another write got
+        # to first; history bases for merges); one write; COMMIT.
+        planned: list[tuple[Call[_Push, PushResult], PushResult, PushWrite]] = []
         async with self._uow() as uow:
-            # Round trips: the request-id lock; then the user's row lock with the stored
-            # result, the device and the items; then one write; then the commit.
-            if not await uow.repo.try_lock_request(user, "Push", request_id):
-                raise errors.request_in_progress()
-            keys = [(c.collection, c.key) for c in changes]
-            start = await uow.repo.start_push(user, "Push", request_id, ctx.device, keys, now)
-            if start.stored is not None:
-                stored_fingerprint, stored_result = start.stored
-                if stored_fingerprint != fingerprint:
-                    raise errors.request_id_reused()
-                replayed: PushResult = from_json(stored_result)
-                replayed.replayed = True
-                return replayed
-            state = start.state
-            self._check_generation(state, ctx.generation)
-            device = start.device
-            if ctx.device:
-                if device is None:
-                    raise not_found("device", ctx.device, "DEVICE_NOT_FOUND")
-                if device.disabled:
-                    raise errors.device_disabled(ctx.device)
-                for i, change in enumerate(changes):
-                    if change.collection in device.excluded_collections:
-                        raise errors.collection_excluded(
-                            f"changes[{i}].collection", change.collection
-                        )
-                if device.last_seen_time is None or now - device.last_seen_time >= timedelta(
-                    minutes=1
-                ):
-                    await uow.repo.touch_device(user, ctx.device, now)
-            current = start.items
-            if current is None:  # another write of this user committed meanwhile: re-read
-                current = await uow.repo.get_items(user, keys)
-
-            results: list[ChangeResult] = []
-            writes: list[tuple[Item, Item | None]] = []
-            revision = state.revision
-            usage, count = state.usage_bytes, state.item_count
-            for i, change in enumerate(changes):
-                cur = current.get((change.collection, change.key))
-                outcome, new_value, merge_conflict = await self._decide(uow, user, change, cur)
-                if outcome is Outcome.CONFLICT:
-                    results.append(ChangeResult(i, Outcome.CONFLICT, cur, merge_conflict))
-                    continue
-                if new_value is None:  # merged to exactly the server's value: nothing to write
-                    results.append(ChangeResult(i, Outcome.MERGED, cur))
-                    continue
-                revision += 1
-                item = Item(
-                    collection=change.collection,
-                    key=change.key,
-                    value=b"" if change.deleted else new_value,
-                    content_type=change.content_type or DEFAULT_CONTENT_TYPE,
-                    encrypted=change.encrypted,
-                    mergeable=is_mergeable(change.collection, change.mergeable, change.encrypted),
-                    revision=revision,
-                    device=ctx.device,
-                    update_time=now,
-                    deleted=change.deleted,
-                )
-                usage += item.size_bytes - (cur.size_bytes if cur else 0)
-                count += int(not item.deleted) - int(cur is not None and not cur.deleted)
-                writes.append((item, cur))
-                stored_item = item if outcome is Outcome.MERGED else replace(item, value=b"")
-                results.append(ChangeResult(i, outcome, stored_item))
-
-            conflicts = [r for r in results if r.outcome is Outcome.CONFLICT]
-            if atomic and conflicts:
-                raise errors.revision_conflict(conflicts)
-            if usage > self.limits.quota_bytes and usage > state.usage_bytes:
-                raise errors.quota(
-                    "QUOTA_EXCEEDED",
-                    f"users/{user}",
-                    f"the push would use {usage} bytes of a {self.limits.quota_bytes}-byte quota",
-                )
-            state.revision, state.usage_bytes, state.item_count = revision, usage, count
-            result = PushResult(results=results, latest_revision=state.revision)
-            request = StoredRequest(
+            pushes = [call.request for call in calls]
+            found = await uow.repo.start_pushes(
                 "Push",
-                request_id,
-                fingerprint,
-                to_json(result),
-                now + self.limits.idempotency_retention,
+                [(p.user, p.request_id, p.ctx.device, p.keys) for p in pushes],
+                pushes[0].now,
             )
-            written = await uow.repo.write_push(
-                user,
-                [(item, cur.revision if cur else None) for item, cur in writes],
-                self.limits.history_depth,
-                state,
-                request,
-                now,
-            )
-            if written != len(writes):
-                # Cannot happen while the user's row is locked, unless retention purged a
+            held: list[tuple[Call[_Push, PushResult], PushStart]] = []
+            for call, start in zip(calls, found, strict=True):
+                if start is None:
+                    call.fail(errors.request_in_progress())
+                else:
+                    held.append((call, start))
+            stale = [(call.request, start) for call, start in held if start.items is None]
+            if stale:  # another write of these users committed meanwhile: read again
+                items = await uow.repo.get_items_of(
+                    [(p.user, c, k) for p, _ in stale for c, k in p.keys]
+                )
+                for p, start in stale:
+                    start.items = {
+                        (c, k): items[(p.user, c, k)] for c, k in p.keys if (p.user, c, k) in items
+                    }
+            wanted = [
+                (call.request.user, change.collection, change.key, change.base_revision)
+                for call, start in held
+                if start.stored is None
+                for change in call.request.changes
+                if _wants_base(change, (start.items or {}).get((change.collection, change.key)))
+            ]
+            bases = await uow.repo.get_versions_of(wanted) if wanted else {}
+            for call, start in held:
+                try:
+                    outcome = self._plan_push(call.request, start, bases)
+                except Exception as error:  # refused: this push writes nothing
+                    call.fail(error)
+                    continue
+                if isinstance(outcome, PushResult):  # a replay
+                    call.succeed(outcome)
+                else:
+                    planned.append((call, *outcome))
+            if not planned:
+                return
+            writes = [write for _, _, write in planned]
+            written, stored = await uow.repo.write_pushes("Push", writes, self.limits.history_depth)
+            if stored != len(writes):
+                # A duplicate on another replica committed after the start's snapshot: run
+                # again, and the stored result is found.
+                raise Aborted(
+                    "REQUEST_IN_PROGRESS",
+                    "a call with this request id finished meanwhile; retry with the same id",
+                    retry_after_seconds=0.05,
+                )
+            if written != sum(len(write.writes) for write in writes):
+                # Cannot happen while the users' rows are locked, unless retention purged a
                 # tombstone underneath us: the caller retries.
                 raise Aborted(
                     "TRANSACTION_ABORTED",
@@ -424,9 +473,93 @@ class SyncService:
                     retry_after_seconds=0.05,
                 )
             await uow.commit()
-        if writes:
-            await self._publish(user, EVENT_CHANGES)
-        return result
+        for call, result, _ in planned:
+            call.succeed(result)
+        for _, _, write in planned:
+            if write.writes:
+                await self._publish(write.state.user_id, EVENT_CHANGES)
+
+    def _plan_push(
+        self, push: _Push, start: PushStart, bases: dict[tuple[str, str, str, int], Item]
+    ) -> PushResult | tuple[PushResult, PushWrite]:
+        """A push's answer from what its start read: the stored result (a replay), or its
+        result and what to write; raises the error that refuses it."""
+        user, ctx, changes, now = push.user, push.ctx, push.changes, push.now
+        if start.stored is not None:
+            stored_fingerprint, stored_result = start.stored
+            if stored_fingerprint != push.fingerprint:
+                raise errors.request_id_reused()
+            replayed: PushResult = from_json(stored_result)
+            replayed.replayed = True
+            return replayed
+        state = start.state
+        self._check_generation(state, ctx.generation)
+        device = start.device
+        touch = ""
+        if ctx.device:
+            if device is None:
+                raise not_found("device", ctx.device, "DEVICE_NOT_FOUND")
+            if device.disabled:
+                raise errors.device_disabled(ctx.device)
+            for i, change in enumerate(changes):
+                if change.collection in device.excluded_collections:
+                    raise errors.collection_excluded(f"changes[{i}].collection", change.collection)
+            if device.last_seen_time is None or now - device.last_seen_time >= timedelta(minutes=1):
+                touch = ctx.device
+        current = start.items or {}
+
+        results: list[ChangeResult] = []
+        writes: list[tuple[Item, int | None]] = []
+        revision = state.revision
+        usage, count = state.usage_bytes, state.item_count
+        for i, change in enumerate(changes):
+            cur = current.get((change.collection, change.key))
+            base = bases.get((user, change.collection, change.key, change.base_revision))
+            outcome, new_value, merge_conflict = self._decide(change, cur, base)
+            if outcome is Outcome.CONFLICT:
+                results.append(ChangeResult(i, Outcome.CONFLICT, cur, merge_conflict))
+                continue
+            if new_value is None:  # merged to exactly the server's value: nothing to write
+                results.append(ChangeResult(i, Outcome.MERGED, cur))
+                continue
+            revision += 1
+            item = Item(
+                collection=change.collection,
+                key=change.key,
+                value=b"" if change.deleted else new_value,
+                content_type=change.content_type or DEFAULT_CONTENT_TYPE,
+                encrypted=change.encrypted,
+                mergeable=is_mergeable(change.collection, change.mergeable, change.encrypted),
+                revision=revision,
+                device=ctx.device,
+                update_time=now,
+                deleted=change.deleted,
+            )
+            usage += item.size_bytes - (cur.size_bytes if cur else 0)
+            count += int(not item.deleted) - int(cur is not None and not cur.deleted)
+            writes.append((item, cur.revision if cur else None))
+            stored_item = item if outcome is Outcome.MERGED else replace(item, value=b"")
+            results.append(ChangeResult(i, outcome, stored_item))
+
+        conflicts = [r for r in results if r.outcome is Outcome.CONFLICT]
+        if push.atomic and conflicts:
+            raise errors.revision_conflict(conflicts)
+        if usage > self.limits.quota_bytes and usage > state.usage_bytes:
+            raise errors.quota(
+                "QUOTA_EXCEEDED",
+                f"users/{user}",
+                f"the push would use {usage} bytes of a {self.limits.quota_bytes}-byte quota",
+            )
+        state.revision, state.usage_bytes, state.item_count = revision, usage, count
+        result = PushResult(results=results, latest_revision=state.revision)
+        request = StoredRequest(
+            "Push",
+            push.request_id,
+            push.fingerprint,
+            to_json(result),
+            now + self.limits.idempotency_retention,
+        )
+        return result, PushWrite(state, writes, request, now, touch)
 
     async def _write_items(
         self, uow: SyncUnitOfWork, user: str, writes: Sequence[tuple[Item, Item | None]]
@@ -443,11 +576,14 @@ class SyncService:
             await uow.repo.add_version(user, item)
             await uow.repo.prune_history(user, item.collection, item.key, self.limits.history_depth)
 
-    async def _decide(
-        self, uow: SyncUnitOfWork, user: str, change: Change, cur: Item | None
+    @staticmethod
+    def _decide(
+        change: Change, cur: Item | None, base_item: Item | None
     ) -> tuple[Outcome, bytes | None, MergeConflict | None]:
         """APPLIED with the value to write, MERGED with the merged value (None when it equals
-        the server's), or CONFLICT (with the merge conflict when one was attempted)."""
+        the server's), or CONFLICT (with the merge conflict when one was attempted).
+        `base_item`: the history version at the change's base revision (see `_wants_base`),
+        None when it is not kept."""
         current_revision = cur.revision if cur else 0
         if change.base_revision == 0:
             if cur is None or cur.deleted:
@@ -468,11 +604,8 @@ class SyncService:
         client = merge.parse_object(change.value)
         if server is None or client is None:
             return Outcome.CONFLICT, None, None
-        base_item = None
-        if change.base_revision < current_revision:
-            base_item = await uow.repo.get_version(
-                user, change.collection, change.key, change.base_revision
-            )
+        if change.base_revision > current_revision:
+            base_item = None
         base: dict[str, Any] | None = None
         if base_item is not None:
             base = {} if base_item.deleted else merge.parse_object(base_item.value)
@@ -513,6 +646,13 @@ class SyncService:
             await uow.repo.touch_device(user, uid, self.clock())
             await uow.commit()
 
+    async def _read_batch(self, calls: list[Call[ChangesQuery, ChangesRead]]) -> None:
+        async with self._uow(single_statement=True) as uow:
+            reads = await uow.repo.read_changes([call.request for call in calls])
+            await uow.commit()
+        for call, read in zip(calls, reads, strict=True):
+            call.succeed(read)
+
     async def _read_changes(
         self,
         user: str,
@@ -527,11 +667,11 @@ class SyncService:
         device checks (its excluded collections filter the page) from the same snapshot."""
         if ctx.generation < 0:
             raise invalid_field("generation", "must not be negative", "INVALID_GENERATION")
-        async with self._uow(single_statement=True) as uow:
-            read = await uow.repo.read_changes(
+        read = await self._reads.submit(
+            ChangesQuery(
                 user, ctx.device, after, upto, include, size + 1, self.limits.max_batch_bytes
             )
-            await uow.commit()
+        )
         if self._check_read_device(ctx, read.device):
             await self._touch_device(user, ctx.device)
         state = read.state or UserState(user)
