@@ -50,3 +50,42 @@ async def test_partitions_ahead_retention_and_dedupe_purge(analytics_url, clean)
             assert conn.execute("SELECT count(*) FROM analytics.event_ids").fetchone()[0] == 1
     finally:
         await engine.dispose()
+
+
+async def test_dedupe_purge_is_exact_whatever_the_order_ids_arrived_in(
+    analytics_url, clean
+) -> None:
+    """event_ids' receive_time index is a BRIN (no per-id B-tree insert at ingest); the purge
+    must still forget exactly the ids past the cutoff: old ids in summarised ranges, in ranges
+    not summarised yet, and old ids written after newer ones, over several purge chunks."""
+    engine = create_engine(analytics_url, application_name="test-retention")
+    try:
+        settings = AnalyticsSettings(database_url=analytics_url)
+        service = make_service(settings, engine, registry=None, rate_limiter=None)
+        insert = (
+            "INSERT INTO analytics.event_ids SELECT gen_random_uuid(), now() - %s::interval"
+            " FROM generate_series(1, %s)"
+        )
+        with psycopg.connect(analytics_url, autocommit=True) as conn:
+            index = conn.execute(
+                "SELECT indexdef FROM pg_indexes"
+                " WHERE schemaname = 'analytics' AND indexname = 'event_ids_receive_time'"
+            ).fetchone()[0]
+            assert "USING brin" in index
+            conn.execute(insert, ("40 days", 6_000))
+            conn.execute(insert, ("1 hour", 9_000))
+            conn.execute("SELECT brin_summarize_new_values('analytics.event_ids_receive_time')")
+            conn.execute(insert, ("35 days", 8_000))  # old ids after newer ones
+            conn.execute(insert, ("2 days", 1_000))
+            conn.execute(insert, ("31 days 1 hour", 7_000))  # just past window + 1 day margin
+            conn.execute(insert, ("30 days", 500))  # inside the margin: kept
+        _, purged = await service.apply_retention()
+        assert purged == 21_000
+        with psycopg.connect(analytics_url) as conn:
+            left = conn.execute(
+                "SELECT count(*), min(receive_time) > now() - interval '31 days'"
+                " FROM analytics.event_ids"
+            ).fetchone()
+        assert left == (10_500, True)
+    finally:
+        await engine.dispose()

@@ -104,6 +104,7 @@ def service(
         registry=NoRegistry(),
         policy=AnalyticsPolicy(**policy),
         clock=lambda: NOW,
+        ingest_uow=lambda single_statement=False: FakeUow(events, queries),
     )
     return svc, events, queries
 
@@ -201,3 +202,30 @@ async def test_too_many_concurrent_ingests_is_overloaded() -> None:
     assert error.value.reason == "INGEST_OVERLOADED"
     events.gate.set()
     assert (await first).accepted == 1
+
+
+async def test_only_a_batch_without_rejections_is_a_single_statement_unit() -> None:
+    """A single-statement unit commits each statement on its own, so the storing and the drop
+    counters of a batch with rejections must share one transaction."""
+    events, queries = FakeEvents(), FakeQueries()
+    units: list[bool] = []
+
+    def ingest_uow(single_statement: bool = False) -> FakeUow:
+        units.append(single_statement)
+        return FakeUow(events, queries)
+
+    svc = AnalyticsService(
+        lambda: FakeUow(events, queries),
+        catalogue=load_catalogue(),
+        rate_limiter=LocalRateLimiter(clock=lambda: NOW.timestamp()),
+        registry=NoRegistry(),
+        clock=lambda: NOW,
+        ingest_uow=ingest_uow,
+    )
+    await svc.ingest_batch(IngestMessage(incoming(n=3), None, 300), "")
+    bad = incoming(n=1)
+    bad[0].platform = "amiga"
+    await svc.ingest_batch(IngestMessage(incoming(n=2) + bad, None, 300), "")
+    await svc.ingest_batch(IngestMessage(bad, None, 100), "")
+    assert units == [True, False, False]
+    assert len(events.stored) == 5

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -23,10 +24,11 @@ from symphony_analytics.adapters.registry import GrpcRegistryDirectory
 from symphony_analytics.api.servicer import AnalyticsInternalServicer, AnalyticsServicer
 from symphony_analytics.config import AnalyticsSettings
 from symphony_analytics.db.repository import SqlMaintenance
-from symphony_analytics.db.unit_of_work import SqlAnalyticsUnitOfWork
+from symphony_analytics.db.unit_of_work import SqlAnalyticsUnitOfWork, SqlIngestUnitOfWork
 from symphony_analytics.domain.catalogue import load_catalogue
 from symphony_analytics.domain.models import IngestLimits
 from symphony_analytics.domain.service import AnalyticsPolicy, AnalyticsService
+from symphony_common.db.driver import create_pool, open_pool
 from symphony_common.db.engine import create_engine, database_ready
 from symphony_common.errors import DomainError
 from symphony_common.grpc.client import open_channel
@@ -44,9 +46,15 @@ SERVICE_NAMES = (
 )
 
 
+def _no_ingest(*, single_statement: bool = False) -> SqlIngestUnitOfWork:
+    raise RuntimeError("built without an ingest pool (maintenance and queries only)")
+
+
 def make_service(
-    settings: AnalyticsSettings, engine, *, registry, rate_limiter, clock=None
+    settings: AnalyticsSettings, engine, *, registry, rate_limiter, clock=None, ingest_pool=None
 ) -> AnalyticsService:  # type: ignore[no-untyped-def]
+    """`ingest_pool` (symphony_common.db.driver) carries ingest; without it the service only
+    queries and maintains (the CLI, tests)."""
     catalogue = load_catalogue(
         limits=IngestLimits(
             max_stream_events=settings.max_stream_events,
@@ -67,6 +75,7 @@ def make_service(
         salt=secrets.token_hex(16),
     )
     extra = {"clock": clock} if clock else {}
+    ingest = functools.partial(SqlIngestUnitOfWork, ingest_pool) if ingest_pool else _no_ingest
     return AnalyticsService(
         lambda: SqlAnalyticsUnitOfWork(engine),
         catalogue=catalogue,
@@ -74,6 +83,7 @@ def make_service(
         registry=registry,
         maintenance=SqlMaintenance(engine),
         policy=policy,
+        ingest_uow=ingest,
         **extra,
     )
 
@@ -86,7 +96,17 @@ async def build(settings: AnalyticsSettings, overrides: Overrides) -> Wiring:
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
     )
-    closers: list[Callable[[], Awaitable[None]]] = [engine.dispose]
+    # Ingest's own pool (psycopg directly); at most max_concurrent_ingest calls hold one at a
+    # time, plus the best-effort counting of refused calls.
+    ingest_pool = create_pool(
+        settings.database_url,
+        application_name="symphony-analytics-ingest",
+        pool_size=settings.max_concurrent_ingest,
+        max_overflow=2,
+        pool_timeout=settings.db_pool_timeout_seconds,
+    )
+    await open_pool(ingest_pool)
+    closers: list[Callable[[], Awaitable[None]]] = [engine.dispose, ingest_pool.close]
     redis = create_redis(settings.redis_url) if settings.use_redis else None
     if redis is not None:
         closers.append(redis.aclose)
@@ -104,6 +124,7 @@ async def build(settings: AnalyticsSettings, overrides: Overrides) -> Wiring:
         registry=registry,
         rate_limiter=rate_limiter,
         clock=overrides.extra.get("clock"),
+        ingest_pool=ingest_pool,
     )
     authenticator, peers_close = make_authenticator(
         settings, jwks_source=overrides.jwks_source, introspect=overrides.introspect

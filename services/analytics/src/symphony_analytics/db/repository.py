@@ -30,6 +30,7 @@ from symphony_analytics.domain.models import (
     StoreResult,
 )
 from symphony_analytics.domain.service import EXTENSION_EVENTS, PartitionMissing
+from symphony_common.db.driver import Connection, sql
 from symphony_common.db.unit_of_work import sqlstate, translate_db_errors
 
 CHECK_VIOLATION = "23514"  # also "no partition of relation ... found for row"
@@ -65,7 +66,9 @@ PENDING_COLUMNS = (
 # once); their events are stored, their rollup deltas appended to rollup_pending for the fold,
 # and the hour's accepted/duplicate counters (a random shard) updated. Returns (accepted,
 # duplicates). Times travel as microseconds since the epoch (exact; no text to parse).
-STORE_EVENTS = text(
+# Ingest runs on psycopg directly (symphony_common.db.driver): SQLAlchemy's execution layer cost
+# ~0.5 ms of CPU per batch, and a batch without drops is this one statement in autocommit.
+STORE_EVENTS = sql(
     f"""
     WITH staged AS MATERIALIZED (
         SELECT (r->>0)::uuid AS event_id, r->>1 AS name,
@@ -182,8 +185,27 @@ def _translate() -> Iterator[None]:
             raise
 
 
+COUNT_DROPPED = sql(
+    """
+    INSERT INTO analytics.dropped_counts AS t (bucket, reason, event, dropped)
+    SELECT :bucket, reason, event, n
+    FROM unnest(CAST(:reasons AS text[]), CAST(:events AS text[]), CAST(:counts AS bigint[]))
+         AS d(reason, event, n)
+    ON CONFLICT (bucket, reason, event) DO UPDATE SET dropped = t.dropped + EXCLUDED.dropped
+    """
+)
+COUNT_INGESTED = sql(
+    """
+    INSERT INTO analytics.ingest_counts AS t (bucket, shard, accepted, duplicates)
+    VALUES (:bucket, :shard, :accepted, :duplicates)
+    ON CONFLICT (bucket, shard) DO UPDATE
+    SET accepted = t.accepted + EXCLUDED.accepted, duplicates = t.duplicates + EXCLUDED.duplicates
+    """
+)
+
+
 class SqlEventRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     async def store(
@@ -206,31 +228,19 @@ class SqlEventRepository:
     ) -> None:
         with _translate():
             if drops:
-                counted = Counter(drops)
-                rows = [
-                    {"bucket": bucket, "reason": reason.value, "event": event, "n": n}
-                    for (reason, event), n in sorted(counted.items())
-                ]
+                counted = sorted(Counter(drops).items())  # key order: no deadlock between calls
                 await self.conn.execute(
-                    text(
-                        """
-                        INSERT INTO analytics.dropped_counts AS t (bucket, reason, event, dropped)
-                        VALUES (:bucket, :reason, :event, :n)
-                        ON CONFLICT (bucket, reason, event) DO UPDATE SET dropped = t.dropped + EXCLUDED.dropped
-                        """
-                    ),
-                    rows,
+                    COUNT_DROPPED,
+                    {
+                        "bucket": bucket,
+                        "reasons": [reason.value for (reason, _), _ in counted],
+                        "events": [event for (_, event), _ in counted],
+                        "counts": [n for _, n in counted],
+                    },
                 )
             if accepted or duplicates:
                 await self.conn.execute(
-                    text(
-                        """
-                        INSERT INTO analytics.ingest_counts AS t (bucket, shard, accepted, duplicates)
-                        VALUES (:bucket, :shard, :accepted, :duplicates)
-                        ON CONFLICT (bucket, shard) DO UPDATE
-                        SET accepted = t.accepted + EXCLUDED.accepted, duplicates = t.duplicates + EXCLUDED.duplicates
-                        """
-                    ),
+                    COUNT_INGESTED,
                     {
                         "bucket": bucket,
                         "shard": random.randrange(INGEST_SHARDS),

@@ -7,17 +7,26 @@ from symphony_analytics.db.repository import (
     SqlEventRepository,
     SqlQueryRepository,
 )
+from symphony_common.db.driver import Connection, PoolUnitOfWork
 from symphony_common.db.unit_of_work import SqlUnitOfWork
 
 
 class SqlAnalyticsUnitOfWork(SqlUnitOfWork):
-    """One transaction per RPC over the analytics schema."""
+    """One transaction per RPC over the analytics schema (queries, downloads)."""
 
-    events: SqlEventRepository
     queries: SqlQueryRepository
     downloads: SqlDownloadRepository
 
     def _open(self, conn: AsyncConnection) -> None:
-        self.events = SqlEventRepository(conn)
         self.queries = SqlQueryRepository(conn)
         self.downloads = SqlDownloadRepository(conn)
+
+
+class SqlIngestUnitOfWork(PoolUnitOfWork):
+    """Ingest on psycopg directly (see `PoolUnitOfWork`): a batch without drops is a
+    `single_statement` unit."""
+
+    events: SqlEventRepository
+
+    def _open(self, conn: Connection) -> None:
+        self.events = SqlEventRepository(conn)

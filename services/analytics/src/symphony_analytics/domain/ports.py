@@ -113,9 +113,6 @@ class DownloadRepository(Protocol):
 class AnalyticsUnitOfWork(Protocol):
     # Read-only to the domain (so an implementation may hold narrower, SQL-typed repositories).
     @property
-    def events(self) -> EventRepository: ...
-
-    @property
     def queries(self) -> QueryRepository: ...
 
     @property
@@ -131,6 +128,31 @@ class AnalyticsUnitOfWork(Protocol):
     ) -> None: ...
 
     async def commit(self) -> None: ...
+
+
+class IngestUnitOfWork(Protocol):
+    """The ingest path's own unit of work (events only)."""
+
+    @property
+    def events(self) -> EventRepository: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+
+class IngestUnitOfWorkFactory(Protocol):
+    def __call__(self, *, single_statement: bool = False) -> IngestUnitOfWork:
+        """A new ingest unit of work; `single_statement` when it runs exactly one statement,
+        which is then its own transaction (committed when it returns: no BEGIN/COMMIT)."""
+        ...
 
 
 class Maintenance(Protocol):

@@ -41,6 +41,7 @@ from symphony_analytics.domain.models import (
 )
 from symphony_analytics.domain.ports import (
     AnalyticsUnitOfWork,
+    IngestUnitOfWorkFactory,
     Maintenance,
     RateLimiter,
     RegistryDirectory,
@@ -184,8 +185,10 @@ class AnalyticsService:
         maintenance: Maintenance | None = None,
         policy: AnalyticsPolicy | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        ingest_uow: IngestUnitOfWorkFactory,
     ) -> None:
         self._uow = uow
+        self._ingest_uow = ingest_uow
         self.catalogue = catalogue
         self._limiter = rate_limiter
         self._registry = registry
@@ -316,10 +319,12 @@ class AnalyticsService:
         try:
             drops = [(r.reason, r.event) for r in rejected]
             bucket = floor_hour(receive_time)
+            # The usual batch (all valid) is one statement: its own transaction, no BEGIN/COMMIT.
+            single = bool(valid) and not drops
             for attempt in range(4):
                 try:
                     with _storage():
-                        async with self._uow() as uow:
+                        async with self._ingest_uow(single_statement=single) as uow:
                             # store() counts what it accepts; nothing to store: count here.
                             result = await uow.events.store(valid, bucket, in_batch_duplicates)
                             if drops or not valid:
@@ -347,7 +352,7 @@ class AnalyticsService:
         if count <= 0:
             return
         with contextlib.suppress(Unavailable, Aborted):
-            async with self._uow() as uow:
+            async with self._ingest_uow() as uow:
                 await uow.events.count_dropped(
                     floor_hour(self._clock()), [(reason, "")] * count, 0, 0
                 )
