@@ -116,6 +116,17 @@ async def upload_stream(
     """Streams the body into UploadPackage; raises GatewayError for any failure."""
     limit = max_package_bytes(request)
     failure: list[GatewayError] = []
+    metadata = forward_metadata(request, token)
+    # grpc.aio reports INTERNAL instead of the server's status when a write meets a call the
+    # server already ended (grpc/grpc#36066). A caller with no credentials is refused here,
+    # before any streaming; and the body stops as soon as the call is seen to be over.
+    if not any(key == "authorization" for key, _ in metadata):
+        raise gateway_error(
+            grpc.StatusCode.UNAUTHENTICATED,
+            "Sign in or present a personal access token.",
+            "UNAUTHENTICATED",
+        )
+    calls: list[Any] = []
 
     async def messages() -> AsyncIterator[spb.UploadPackageRequest]:
         metadata = spb.UploadMetadata(
@@ -129,15 +140,17 @@ async def upload_stream(
         yield spb.UploadPackageRequest(metadata=metadata)
         try:
             async for chunk in body_chunks(request, limit):
+                if calls and calls[0].done():
+                    return
                 yield spb.UploadPackageRequest(chunk=chunk)
         except GatewayError as error:
             failure.append(error)
             raise
 
     try:
-        return await registry_stub(request).UploadPackage(
-            messages(), metadata=forward_metadata(request, token), timeout=600
-        )
+        call = registry_stub(request).UploadPackage(messages(), metadata=metadata, timeout=600)
+        calls.append(call)
+        return await call
     except grpc.aio.AioRpcError as error:
         if failure:
             raise failure[0] from None

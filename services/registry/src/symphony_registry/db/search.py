@@ -27,49 +27,58 @@ WITH qs AS (
     ARRAY(SELECT to_tsquery('simple', t || ':*B') FROM unnest(CAST(:tokens AS text[])) t) AS b,
     ARRAY(SELECT to_tsquery('simple', t || ':*C') FROM unnest(CAST(:tokens AS text[])) t) AS c,
     ARRAY(SELECT to_tsquery('simple', t || ':*D') FROM unnest(CAST(:tokens AS text[])) t) AS d
-), cand AS (
+), cand AS MATERIALIZED (
+  -- Materialized so that each candidate's word similarity is computed once, not per use.
   SELECT e.id, e.download_count, e.publish_time, e.deprecated, n.verified, e.review_count,
     e.rating_sum,
-    CASE WHEN :ql = '' THEN 0 WHEN lower(n.name || '.' || e.name) = :ql THEN 1
-         WHEN lower(e.name) = :ql THEN 0.6 ELSE 0 END AS exact_id,
-    COALESCE(sh.name_part, 0) AS name_part,
-    COALESCE(sh.tags_part, 0) AS tags_part,
-    COALESCE(sh.ns_part, 0) AS ns_part,
-    COALESCE(sh.desc_part, 0) AS desc_part,
-    CASE WHEN :ql = '' THEN 0 ELSE public.word_similarity(:ql, e.search_text) END AS fuzzy
-  FROM registry.extensions e JOIN registry.namespaces n ON n.id = e.namespace_id
+    CASE WHEN :ql = '' THEN 0.0 WHEN lower(n.name || '.' || e.name) = :ql THEN 1.0
+         WHEN lower(e.name) = :ql THEN 0.6 ELSE 0.0 END::float8 AS exact_id,
+    COALESCE(sh.name_part, 0.0) AS name_part,
+    COALESCE(sh.tags_part, 0.0) AS tags_part,
+    COALESCE(sh.ns_part, 0.0) AS ns_part,
+    COALESCE(sh.desc_part, 0.0) AS desc_part,
+    -- Only a candidate the trigram arm found can reach the fuzzy threshold (its similarity is
+    -- what `<%` tested): the others' similarity would score 0, so it is not computed.
+    CASE WHEN {fuzzy_found} THEN public.word_similarity(:ql, e.search_text)
+         ELSE 0.0 END::float8 AS fuzzy
+  FROM registry.extensions e {candidates} JOIN registry.namespaces n ON n.id = e.namespace_id
   CROSS JOIN qs
   CROSS JOIN LATERAL (
-    SELECT avg((e.search_tsv @@ u.a)::int) AS name_part,
-      avg((e.search_tsv @@ u.b)::int) AS tags_part,
-      avg((e.search_tsv @@ u.c)::int) AS ns_part, avg((e.search_tsv @@ u.d)::int) AS desc_part
+    -- float8 throughout: numeric arithmetic over every candidate cost more than the matching.
+    SELECT avg((e.search_tsv @@ u.a)::int)::float8 AS name_part,
+      avg((e.search_tsv @@ u.b)::int)::float8 AS tags_part,
+      avg((e.search_tsv @@ u.c)::int)::float8 AS ns_part,
+      avg((e.search_tsv @@ u.d)::int)::float8 AS desc_part
     FROM unnest(qs.a, qs.b, qs.c, qs.d) AS u (a, b, c, d)
   ) sh
-  WHERE e.has_visible AND ({match}) {filters}
+  WHERE e.has_visible {filters}
 ), scored AS (
   SELECT c.*,
     CASE WHEN c.review_count > 0
-         THEN (:prior * :mean + c.rating_sum) / (:prior + c.review_count) ELSE 0 END AS bayes,
-    CASE WHEN :ql = '' THEN 1
+         THEN (:prior * :mean + c.rating_sum) / (:prior + c.review_count) ELSE 0.0 END::float8
+      AS bayes,
+    CASE WHEN :ql = '' THEN 1.0
          ELSE 10 * c.exact_id + 5 * c.name_part + 3 * c.tags_part + 2 * c.ns_part
-         + c.desc_part + 5 * (CASE WHEN c.fuzzy >= :fz THEN c.fuzzy ELSE 0 END) END AS text_score
+         + c.desc_part + 5 * (CASE WHEN c.fuzzy >= :fz THEN c.fuzzy ELSE 0.0 END) END::float8
+      AS text_score
   FROM cand c
-), ranked AS (
+), hits AS MATERIALIZED (
+  -- Materialized: both the page and the total read it.
   SELECT s.*,
     s.bayes / 5.0 AS rating_p,
-    LEAST(ln(1 + s.download_count) / ln(1 + 1000000.0), 1.0) AS downloads_p,
-    COALESCE(exp(-extract(epoch FROM (now() - s.publish_time)) / 86400.0 / 180.0), 0)
+    LEAST(ln(1 + s.download_count) / ln(1 + 1000000.0), 1.0)::float8 AS downloads_p,
+    COALESCE(exp(-extract(epoch FROM (now() - s.publish_time))::float8 / 86400.0 / 180.0), 0.0)
       AS recency_p,
-    CASE WHEN s.verified THEN 1.0 ELSE 0.5 END AS vf,
-    CASE WHEN s.deprecated THEN 0.5 ELSE 1.0 END AS df
+    CASE WHEN s.verified THEN 1.0 ELSE 0.5 END::float8 AS vf,
+    CASE WHEN s.deprecated THEN 0.5 ELSE 1.0 END::float8 AS df
   FROM scored s
+  WHERE s.text_score > 0
 )
 SELECT r.*, 0.4 * r.rating_p + 0.4 * r.downloads_p + 0.2 * r.recency_p AS relevance,
   r.text_score * (1 + 0.4 * r.rating_p + 0.4 * r.downloads_p + 0.2 * r.recency_p) * r.vf * r.df
     AS score,
-  count(*) OVER () AS total
-FROM ranked r
-WHERE r.text_score > 0
+  (SELECT count(*) FROM hits) AS total
+FROM hits r
 ORDER BY {order}, r.id
 OFFSET :offset LIMIT :limit
 """
@@ -122,28 +131,36 @@ def statement(q: m.SearchQuery, rating_prior: float) -> tuple[str, dict[str, Any
         # (namespace, lower(name)) key for an exact id), joined by UNION: ORed into one
         # condition, the planner may pick a sequential scan that computes the trigram word
         # similarity of every extension (~20× slower), since it cannot tell that costs more.
+        # Each arm says whether it is the trigram one (see `fuzzy` in the SQL).
         arms = [
-            "SELECT x.id FROM registry.extensions x WHERE x.has_visible AND :ql <% x.search_text"
+            "SELECT x.id, true FROM registry.extensions x"
+            " WHERE x.has_visible AND :ql <% x.search_text"
         ]
         if tokens:
             params["tsq"] = " | ".join(f"{t}:*" for t in tokens)
             arms.insert(
                 0,
-                "SELECT x.id FROM registry.extensions x WHERE x.has_visible"
+                "SELECT x.id, false FROM registry.extensions x WHERE x.has_visible"
                 " AND x.search_tsv @@ to_tsquery('simple', :tsq)",
             )
         if "." in ql:
             params["exact_ns"], params["exact_ext"] = ql.split(".", 1)
             arms.append(
-                "SELECT x.id FROM registry.extensions x WHERE lower(x.name) = :exact_ext"
+                "SELECT x.id, false FROM registry.extensions x WHERE lower(x.name) = :exact_ext"
                 " AND x.namespace_id = (SELECT y.id FROM registry.namespaces y"
                 " WHERE lower(y.name) = :exact_ns)"
             )
-        match = "e.id IN (" + " UNION ".join(arms) + ")"
+        candidates = (
+            "JOIN (SELECT a.id, bool_or(a.fuzzy) AS fuzzy FROM ("  # noqa: S608 - fixed arms; values bound
+            + " UNION ALL ".join(arms)
+            + ") a (id, fuzzy) GROUP BY a.id) m ON m.id = e.id"
+        )
+        fuzzy_found = "m.fuzzy"
     else:
-        match = "true"
+        candidates, fuzzy_found = "", "false"
     sql = _SQL.format(
-        match=match,
+        candidates=candidates,
+        fuzzy_found=fuzzy_found,
         filters="".join(f" AND {f}" for f in filters),
         order=_ORDER[q.sort_by],
     )
