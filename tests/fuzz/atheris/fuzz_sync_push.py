@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass, field, replace
 
 import atheris
-from in4_support import drive, fuzz
+from in4_support import fuzz
 
 with atheris.instrument_imports(include=["symphony_sync"]):
     from symphony.sync.v1 import sync_service_pb2
@@ -35,7 +35,12 @@ with atheris.instrument_imports(include=["symphony_sync"]):
         from_json,
         to_json,
     )
-    from symphony_sync.domain.service import SyncService, is_mergeable, validate_request_id
+    from symphony_sync.domain.service import (
+        SyncService,
+        _wants_base,
+        is_mergeable,
+        validate_request_id,
+    )
 
 USER = "user-1"
 SERVICE = SyncService(None, notifier=None, page_tokens=None)  # type: ignore[arg-type]
@@ -43,24 +48,22 @@ SERVICE = SyncService(None, notifier=None, page_tokens=None)  # type: ignore[arg
 
 @dataclass
 class Server:
-    """One user's items and their history, as `_decide` reads them through the repository."""
+    """One user's items and their history, as a push group reads them before `_decide`."""
 
     items: dict[tuple[str, str], Item] = field(default_factory=dict)
     history: dict[tuple[str, str, int], Item] = field(default_factory=dict)
     revision: int = 0
 
-    @property
-    def repo(self) -> Server:  # `_decide` calls `uow.repo.get_version`
-        return self
-
-    async def get_version(self, user: str, collection: str, key: str, revision: int) -> Item | None:
-        return self.history.get((collection, key, revision))
-
     def push(self, changes: list) -> PushResult:
         results = []
         for i, change in enumerate(changes):
             cur = self.items.get((change.collection, change.key))
-            outcome, value, conflict = drive(SERVICE._decide(self, USER, change, cur))
+            base = (
+                self.history.get((change.collection, change.key, change.base_revision))
+                if _wants_base(change, cur)
+                else None
+            )
+            outcome, value, conflict = SyncService._decide(change, cur, base)
             if outcome is Outcome.CONFLICT or value is None:
                 results.append(ChangeResult(i, outcome, cur, conflict))
                 continue
