@@ -189,7 +189,7 @@ async def start_registry(
     values: dict[str, Any] = {
         # RG-7 runs 300 concurrent downloads: more than the suite's small default pool.
         "db_pool_size": 2,
-        "db_max_overflow": 30,
+        "db_max_overflow": 16,
         "db_pool_timeout_seconds": 30,
         "database_url": database_url,
         "redis_url": redis_url,

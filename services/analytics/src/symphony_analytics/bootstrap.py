@@ -97,12 +97,13 @@ async def build(settings: AnalyticsSettings, overrides: Overrides) -> Wiring:
         pool_timeout=settings.db_pool_timeout_seconds,
     )
     # Ingest's own pool (psycopg directly); at most max_concurrent_ingest calls hold one at a
-    # time, plus the best-effort counting of refused calls.
+    # time, plus the best-effort counting of refused calls. Bounded by the database settings
+    # too, so that a small configured pool (the test suite's) stays small.
     ingest_pool = create_pool(
         settings.database_url,
         application_name="symphony-analytics-ingest",
-        pool_size=settings.max_concurrent_ingest,
-        max_overflow=2,
+        pool_size=min(settings.max_concurrent_ingest, settings.db_pool_size),
+        max_overflow=min(2, settings.db_max_overflow),
         pool_timeout=settings.db_pool_timeout_seconds,
     )
     await open_pool(ingest_pool)

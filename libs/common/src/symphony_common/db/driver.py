@@ -143,6 +143,9 @@ def create_pool(
         min_size=1,
         max_size=max(1, pool_size + max_overflow),
         timeout=pool_timeout,
+        # Connections a burst opened close after a minute idle (psycopg's default is ten), as
+        # SQLAlchemy's pool closes its overflow at once: many pools share one server.
+        max_idle=60,
         max_lifetime=1800,
         open=False,
         configure=configure,
