@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
 from symphony_analytics.domain.models import (
     BucketFigure,
@@ -20,6 +19,7 @@ from symphony_analytics.domain.models import (
     StoredEvent,
     StoreResult,
 )
+from symphony_common.transactions import Transaction
 
 
 class EventRepository(Protocol):
@@ -110,7 +110,7 @@ class DownloadRepository(Protocol):
         ...
 
 
-class AnalyticsUnitOfWork(Protocol):
+class AnalyticsUnitOfWork(Transaction, Protocol):
     # Read-only to the domain (so an implementation may hold narrower, SQL-typed repositories).
     @property
     def queries(self) -> QueryRepository: ...
@@ -118,34 +118,12 @@ class AnalyticsUnitOfWork(Protocol):
     @property
     def downloads(self) -> DownloadRepository: ...
 
-    async def __aenter__(self) -> Self: ...
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-
-    async def commit(self) -> None: ...
-
-
-class IngestUnitOfWork(Protocol):
+class IngestUnitOfWork(Transaction, Protocol):
     """The ingest path's own unit of work (events only)."""
 
     @property
     def events(self) -> EventRepository: ...
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-
-    async def commit(self) -> None: ...
 
 
 class IngestUnitOfWorkFactory(Protocol):

@@ -4,24 +4,14 @@ implements `repo`; the adapters in `symphony_auth/adapters/` implement the rest.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
+
+from symphony_common.transactions import Transaction
 
 
-class AuthUnitOfWork(Protocol):
+class AuthUnitOfWork(Transaction, Protocol):
     # The repository: every query of the auth schema (see SqlAuthRepository for the methods).
     repo: Any
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-
-    async def commit(self) -> None: ...
 
 
 class UnitOfWorkFactory(Protocol):

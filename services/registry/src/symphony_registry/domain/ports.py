@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 
+from symphony_common.transactions import Transaction
 from symphony_registry.domain.models import Role
 
 
@@ -16,19 +16,8 @@ class RegistryRepository(Protocol):
     def __getattr__(self, name: str) -> Any: ...
 
 
-class RegistryUnitOfWork(Protocol):
+class RegistryUnitOfWork(Transaction, Protocol):
     repo: RegistryRepository
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-
-    async def commit(self) -> None: ...
 
 
 class BlobStore(Protocol):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 
+from symphony_common.transactions import Transaction
 from symphony_sync.domain.models import (
     ChangesQuery,
     ChangesRead,
@@ -171,20 +171,9 @@ class SyncRepository(Protocol):
     def purge_snapshots(self, now: datetime) -> Awaitable[int]: ...
 
 
-class SyncUnitOfWork(Protocol):
+class SyncUnitOfWork(Transaction, Protocol):
     @property
     def repo(self) -> SyncRepository: ...
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
-
-    async def commit(self) -> None: ...
 
     async def set_read_only_snapshot(self) -> None:
         """Make this transaction a consistent read-only snapshot (REPEATABLE READ)."""
