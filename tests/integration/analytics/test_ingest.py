@@ -8,25 +8,12 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import psycopg
 import pytest
-from grpc_status import rpc_status
 
 from symphony.analytics.v1 import analytics_service_pb2 as spb
 from symphony.analytics.v1 import resources_pb2 as rpb
 from symphony_analytics.domain.models import STORED_FIELDS
+from symphony_client.errors import error_reason as reason_of
 from tests.integration.analytics.support import make_event, ts
-
-
-def reason_of(error: grpc.aio.AioRpcError) -> str:
-    from google.rpc import error_details_pb2
-
-    status = rpc_status.from_call(error)
-    assert status is not None
-    for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            return info.reason
-    raise AssertionError("no ErrorInfo")
 
 
 def stored_rows(url: str) -> list[tuple]:

@@ -22,8 +22,6 @@ from urllib.parse import parse_qs, urlsplit
 import grpc
 import httpx
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from symphony.auth.v1 import auth_internal_service_pb2 as ipb
 from symphony.auth.v1 import auth_internal_service_pb2_grpc, auth_service_pb2_grpc
@@ -31,6 +29,7 @@ from symphony.auth.v1 import auth_service_pb2 as pb
 from symphony.auth.v1 import resources_pb2 as rpb
 from symphony_auth.bootstrap import DEFINITION
 from symphony_auth.config import AuthSettings
+from symphony_client.errors import details_of
 from symphony_common.db import migrations
 from symphony_common.service import Overrides, start_service
 
@@ -79,25 +78,11 @@ PEERS = Peers()
 
 
 def reason_of(error: grpc.aio.AioRpcError) -> str:
-    status = rpc_status.from_call(error)
-    if status is None:
-        return ""
-    for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            return info.reason
-    return ""
+    return details_of(error).reason
 
 
 def retry_after(error: grpc.aio.AioRpcError) -> float | None:
-    status = rpc_status.from_call(error)
-    for detail in status.details if status else ():
-        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
-            info = error_details_pb2.RetryInfo()
-            detail.Unpack(info)
-            return info.retry_delay.ToTimedelta().total_seconds()
-    return None
+    return details_of(error).retry_after
 
 
 async def expect_error(

@@ -14,27 +14,14 @@ from typing import Any
 
 import grpc
 import pytest
-from grpc_status import rpc_status
 from sqlalchemy import text
 
 from symphony.registry.v1 import registry_service_pb2 as spb
 from symphony.registry.v1 import resources_pb2 as pb
+from symphony_client.errors import error_reason as reason_of
 from symphony_registry.domain.signing import verify
 from tests.integration.registry.conftest import RegistryHarness
 from tests.integration.registry.vsix import build_vsix, package_json
-
-
-def reason_of(error: grpc.aio.AioRpcError) -> str:
-    from google.rpc import error_details_pb2
-
-    status = rpc_status.from_call(error)
-    assert status is not None
-    for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            return info.reason
-    return ""
 
 
 async def expect(code: grpc.StatusCode, reason: str, awaitable) -> None:  # type: ignore[no-untyped-def]

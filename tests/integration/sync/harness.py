@@ -169,21 +169,6 @@ def change(
     )
 
 
-def error_reason(error: grpc.aio.AioRpcError) -> str:
-    from google.rpc import error_details_pb2
-    from grpc_status import rpc_status
-
-    status = rpc_status.from_call(error)
-    if status is None:
-        return ""
-    for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            return info.reason
-    return ""
-
-
 def status_details(error: grpc.aio.AioRpcError) -> list[Any]:
     from grpc_status import rpc_status
 

@@ -11,7 +11,8 @@ import grpc
 import pytest
 
 from symphony.sync.v1 import resources_pb2, sync_service_pb2
-from tests.integration.sync.harness import Client, change, error_reason, start_sync
+from symphony_client.errors import error_reason
+from tests.integration.sync.harness import Client, change, start_sync
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
