@@ -16,7 +16,7 @@ import uuid
 
 from redis.asyncio import Redis
 
-from symphony_common.redis import REDIS_ERRORS
+from symphony_common.redis import REDIS_ERRORS, create_listener, listen
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +101,7 @@ class RedisChangeNotifier(LocalChangeNotifier):
         self._publisher = Redis.from_url(
             redis_url, socket_timeout=0.5, socket_connect_timeout=0.5, retry_on_timeout=False
         )
-        self._listener_client = Redis.from_url(
-            redis_url, socket_connect_timeout=0.5, socket_timeout=None, health_check_interval=10
-        )
+        self._listener_client = create_listener(redis_url)
         self._live = False
         self._outbox: dict[tuple[str, str], None] = {}
         self._sender: asyncio.Task[None] | None = None
@@ -137,41 +135,25 @@ class RedisChangeNotifier(LocalChangeNotifier):
                 log.warning("change notification failed", exc_info=True)
 
     async def run(self) -> None:
-        """Listen until cancelled, reconnecting with backoff."""
-        backoff = 0.1
-        while True:
-            pubsub = self._listener_client.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.psubscribe(f"{CHANNEL_PREFIX}*")
-                if not self._live:
-                    log.info("change bus connected")
-                self._live = True
-                backoff = 0.1
-                # Messages may have been missed while disconnected: every watcher re-reads.
-                self.wake_all("changes")
-                while True:
-                    message = await pubsub.get_message(timeout=5.0)
-                    if message is None or message.get("type") != "pmessage":
-                        continue
-                    self._on_message(message)
-            except asyncio.CancelledError:
-                raise
-            except REDIS_ERRORS:
-                if self._live:
-                    log.warning("change bus lost; watchers poll the database")
-                self._live = False
-                self.wake_all("changes")
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+        """Listen until cancelled (see `symphony_common.redis.listen`)."""
+        await listen(
+            self._listener_client,
+            pattern=f"{CHANNEL_PREFIX}*",
+            on_message=self._on_message,
+            on_live=self._on_live,
+        )
 
-    def _on_message(self, message: dict[str, object]) -> None:
-        channel = message.get("channel")
-        data = message.get("data")
-        if not isinstance(channel, bytes) or not isinstance(data, bytes):
-            return
+    def _on_live(self, live: bool) -> None:
+        if live != self._live:
+            if live:
+                log.info("change bus connected")
+            else:
+                log.warning("change bus lost; watchers poll the database")
+        self._live = live
+        # Connected again or lost: messages may have been missed, so every watcher re-reads.
+        self.wake_all("changes")
+
+    def _on_message(self, channel: bytes, data: bytes) -> None:
         user_id = channel.decode(errors="replace").removeprefix(CHANNEL_PREFIX)
         replica, _, event = data.decode(errors="replace").partition(":")
         if replica != self.replica and event:

@@ -19,7 +19,7 @@ from collections.abc import Collection
 from redis.asyncio import Redis
 
 from symphony_auth.domain.session_cache import SessionCache
-from symphony_common.redis import REDIS_ERRORS
+from symphony_common.redis import REDIS_ERRORS, create_listener, listen
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +43,7 @@ class RedisChangeBus(LocalChangeBus):
     def __init__(self, cache: SessionCache, publisher: Redis, redis_url: str) -> None:
         super().__init__(cache)
         self._publisher = publisher
-        self._listener_client = Redis.from_url(
-            redis_url, socket_connect_timeout=0.5, socket_timeout=None, health_check_interval=10
-        )
+        self._listener_client = create_listener(redis_url)
         self._published = True
         cache.set_live(False)  # until the listener is subscribed
 
@@ -70,38 +68,24 @@ class RedisChangeBus(LocalChangeBus):
             self._published = True
 
     async def run(self) -> None:
-        """Listen until cancelled, reconnecting with backoff."""
-        backoff = 0.1
-        while True:
-            pubsub = self._listener_client.pubsub()
-            try:
-                await pubsub.subscribe(CHANNEL)
-                while True:
-                    message = await pubsub.get_message(timeout=5.0)
-                    if message is None:
-                        continue
-                    if message.get("type") == "subscribe":
-                        # Subscribed from here on; what came before may have been missed.
-                        self.cache.set_live(True)
-                        log.info("change bus connected")
-                        backoff = 0.1
-                    elif message.get("type") == "message":
-                        self._on_message(message.get("data"))
-            except asyncio.CancelledError:
-                raise
-            except REDIS_ERRORS:
-                if self.cache.live:
-                    log.warning("change bus lost; GetCurrentUser reads the database")
-                self.cache.set_live(False)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+        """Listen until cancelled (see `symphony_common.redis.listen`)."""
+        await listen(
+            self._listener_client,
+            channel=CHANNEL,
+            on_message=self._on_message,
+            on_live=self._on_live,
+        )
 
-    def _on_message(self, data: object) -> None:
-        if not isinstance(data, bytes):
-            return
+    def _on_live(self, live: bool) -> None:
+        # Subscribed from here on (what came before may have been missed), or lost.
+        if live != self.cache.live:
+            if live:
+                log.info("change bus connected")
+            else:
+                log.warning("change bus lost; GetCurrentUser reads the database")
+        self.cache.set_live(live)
+
+    def _on_message(self, channel: bytes, data: bytes) -> None:
         kind, _, key = data.decode(errors="replace").partition(" ")
         if kind == "user":
             self.cache.forget(users=(key,))
