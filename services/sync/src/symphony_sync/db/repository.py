@@ -379,7 +379,8 @@ def _json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def _item(row: Any) -> Item:
+def _item(row: Any, *, revision: int | None = None, update_time: Any = None) -> Item:
+    """An item row; `revision` and `update_time` where the row names them otherwise."""
     return Item(
         collection=row.collection,
         key=row.key,
@@ -387,9 +388,9 @@ def _item(row: Any) -> Item:
         content_type=row.content_type,
         encrypted=row.encrypted,
         mergeable=row.mergeable,
-        revision=row.revision,
+        revision=row.revision if revision is None else revision,
         device=row.device,
-        update_time=row.update_time,
+        update_time=row.update_time if update_time is None else update_time,
         deleted=row.deleted,
     )
 
@@ -533,17 +534,8 @@ class SqlSyncRepository:
         items: dict[str, dict[tuple[str, str], Item]] = {user: {} for user in heads}
         for r in rows:
             if r.kind == "i":
-                items[r.user_id][(r.collection, r.key)] = Item(
-                    collection=r.collection,
-                    key=r.key,
-                    value=bytes(r.value),
-                    content_type=r.content_type,
-                    encrypted=r.encrypted,
-                    mergeable=r.mergeable,
-                    revision=r.item_revision,
-                    device=r.device,
-                    update_time=r.item_update_time,
-                    deleted=r.deleted,
+                items[r.user_id][(r.collection, r.key)] = _item(
+                    r, revision=r.item_revision, update_time=r.item_update_time
                 )
         starts: list[PushStart | None] = []
         for user, _, _, _ in pushes:
