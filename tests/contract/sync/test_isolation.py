@@ -12,7 +12,8 @@ import pytest
 
 from symphony.sync.v1 import resources_pb2
 from symphony.sync.v1 import sync_service_pb2 as A
-from tests.integration.sync.harness import Client, change, error_reason
+from symphony_client.errors import error_reason
+from tests.integration.sync.harness import Client, change
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -13,11 +13,11 @@ from google.protobuf import duration_pb2, field_mask_pb2
 from google.rpc import error_details_pb2
 
 from symphony.sync.v1 import resources_pb2, sync_internal_service_pb2, sync_service_pb2
+from symphony_client.errors import error_reason
 from tests.integration.sync.harness import (
     SERVICE_TOKEN,
     Client,
     change,
-    error_reason,
     status_details,
 )
 
