@@ -852,29 +852,33 @@ class RegistryService:
                 "path", "is the entry's path, given with (and only with) 'entry'", "FILE_INVALID"
             )
         ns_name, ext_name, version = rn.version_name(head)
+        found: tuple[str, str, int, str, bytes] | None = None
+        entry: dict[str, Any] | None = None
         async with self._uow() as uow:
             v = await self._resolve(
                 uow, principal, ns_name, ext_name, version, platform, visible_only=False
             )
-            if kind == "entry":
-                return v, kind, await self._package_entry(uow, v, name, path)
-            found = await uow.repo.version_file(v.id, kind)
+            if kind != "entry":
+                found = await uow.repo.version_file(v.id, kind)
+            elif v.scan_state == m.ScanState.PASSED and not v.unpublished:
+                # Like downloads, package files only of a version whose scan PASSED.
+                entries = await uow.repo.version_entries(v.id)
+                entry = next((e for e in entries if e["path"] == path), None)
+        if kind == "entry":
+            if entry is None:
+                raise not_found("VersionFile", f"{name}:{path}"[:300], "FILE_NOT_FOUND")
+            # Read after the unit of work ends: the blob store takes connections of its own.
+            return v, kind, await self._package_entry(v, entry)
         if found is None:
             raise not_found("VersionFile", name, "FILE_NOT_FOUND")
         return v, kind, found
 
     async def _package_entry(
-        self, uow: RegistryUnitOfWork, v: m.Version, name: str, path: str
+        self, v: m.Version, entry: dict[str, Any]
     ) -> tuple[str, str, int, str, bytes]:
         """A file inside the package (a web extension's resources, say), read out of the
-        stored blob and checked against the signed manifest; like downloads, only of a
-        version whose scan PASSED."""
-        entry = None
-        if v.scan_state == m.ScanState.PASSED and not v.unpublished:
-            entries = await uow.repo.version_entries(v.id)
-            entry = next((e for e in entries if e["path"] == path), None)
-        if entry is None:
-            raise not_found("VersionFile", f"{name}:{path}"[:300], "FILE_NOT_FOUND")
+        stored blob and checked against the signed manifest."""
+        path = entry["path"]
         if entry["size"] > ENTRY_FILE_MAX_BYTES:
             raise FailedPrecondition(
                 "FILE_TOO_LARGE",
