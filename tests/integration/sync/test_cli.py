@@ -65,3 +65,41 @@ async def test_cli_set_get_push_pull_status(sync_server, tmp_path: Path) -> None
     assert code == 1
     code, _, err = await cli(tmp_path / "b", sync_server.address, token, "get", "tasks", "missing")
     assert code == 1 and "not in the local cache" in err
+
+
+async def test_cli_watch_names_each_change_another_device_makes(
+    sync_server, tmp_path: Path
+) -> None:
+    token = sync_server.token(f"cli-{uuid.uuid4().hex[:8]}")
+    env = {
+        **os.environ,
+        "SYMPHONY_HOME": str(tmp_path / "watcher"),
+        "SYMPHONY_SYNC_ADDRESS": sync_server.address,
+        "SYMPHONY_TOKEN": token,
+        "SYMPHONY_SYNC_CACHE": str(tmp_path / "watcher" / "cache.db"),
+    }
+    watch = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "symphony_client.cli", "sync", "watch"),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert watch.stderr is not None and watch.stdout is not None
+        started = await asyncio.wait_for(watch.stderr.readline(), 60)
+        assert b"watching from cursor 0" in started
+        writer = tmp_path / "writer"
+        code, _, err = await cli(writer, sync_server.address, token, "set", "snippets", "a", "x")
+        assert code == 0, err
+        line = await asyncio.wait_for(watch.stdout.readline(), 60)
+        assert line.decode().strip() == "snippets/a changed (revision 1)"
+        code, _, err = await cli(
+            writer, sync_server.address, token, "set", "snippets", "a", "--delete"
+        )
+        assert code == 0, err
+        line = await asyncio.wait_for(watch.stdout.readline(), 60)
+        assert line.decode().strip() == "snippets/a deleted (revision 2)"
+    finally:
+        watch.terminate()
+        await watch.wait()

@@ -192,6 +192,7 @@ async def _watch(args: argparse.Namespace, config: ClientConfig) -> int:
     task = engine.start()
     try:
         last = engine.store.cursor
+        print(f"watching from cursor {last}; Ctrl-C stops", file=sys.stderr, flush=True)
         while not task.done():
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(1.0):
@@ -199,7 +200,14 @@ async def _watch(args: argparse.Namespace, config: ClientConfig) -> int:
             engine.changed.clear()
             cursor = engine.store.cursor
             if cursor != last:
-                print(f"cursor {cursor}: {len(await engine.items())} items", flush=True)
+                # One line per item the server changed since the last cursor, in revision order.
+                changed = [
+                    i for i in await engine.items(include_deleted=True) if i.server_rev > last
+                ]
+                for item in sorted(changed, key=lambda i: i.server_rev):
+                    what = "deleted" if item.deleted else "changed"
+                    print(f"{item.collection}/{item.key} {what} (revision {item.server_rev})")
+                sys.stdout.flush()
                 last = cursor
         if engine.disabled:
             raise _cli_error("this device was disabled from another device")

@@ -208,8 +208,10 @@ class SyncEngine:
         value = await self.get(collection, key)
         return None if value is None else json.loads(value)
 
-    async def items(self, collection: str | None = None) -> list[LocalItem]:
-        return await asyncio.to_thread(self.store.items, collection)
+    async def items(
+        self, collection: str | None = None, include_deleted: bool = False
+    ) -> list[LocalItem]:
+        return await asyncio.to_thread(self.store.items, collection, include_deleted)
 
     def _validate(
         self,
