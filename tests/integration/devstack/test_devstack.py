@@ -30,6 +30,7 @@ from symphony_common.devstack import (
     start_stack,
 )
 from symphony_common.devstack._shared import free_port, pid_alive, wait_until
+from symphony_common.devstack.postgres import MAX_CONNECTIONS, allowed_connections
 
 FAKE = Path(__file__).with_name("fake_service.py")
 COMPONENTS = (*SERVICES, "gateway")
@@ -104,12 +105,15 @@ def test_private_servers_start_stop_and_keep_data_across_restarts(data: Path) ->
 
     assert pg.release() and rd.release()
     assert not _accepts(pg.url)
+    assert allowed_connections(pg.url) is None
 
     pg2 = ensure_postgres(data)
     rd2 = ensure_redis(data)
     try:
         assert pg2.started and rd2.started
         assert (pg2.port, rd2.port) == first_ports  # same URLs on the next run
+        # Room for the suite's peak (`make test` warns about a configured server with less).
+        assert allowed_connections(pg2.url) == MAX_CONNECTIONS
         with psycopg.connect(pg2.url) as conn:
             assert conn.execute("SELECT value FROM kept").fetchall() == [("first run",)]
         assert redis.Redis.from_url(rd2.url).get("kept") == b"first run"
@@ -159,6 +163,7 @@ def test_last_holder_stops_the_servers(data: Path) -> None:
     finally:
         assert pg.release() and rd.release()
     assert not _accepts(pg.url)
+    assert allowed_connections(pg.url) is None
 
 
 def test_servers_left_by_a_killed_process_are_adopted_and_stopped(data: Path) -> None:
@@ -170,6 +175,7 @@ def test_servers_left_by_a_killed_process_are_adopted_and_stopped(data: Path) ->
     redis_pid = int((data / "redis" / "redis.pid").read_text())
     assert pg.release() and rd.release()
     assert not _accepts(pg.url)
+    assert allowed_connections(pg.url) is None
     assert wait_until(lambda: not pid_alive(redis_pid), timeout=10)
 
 

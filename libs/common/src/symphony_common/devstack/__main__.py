@@ -17,7 +17,12 @@ from typing import Protocol
 
 from symphony_common.devstack._shared import data_dir
 from symphony_common.devstack.errors import DevStackError
-from symphony_common.devstack.postgres import ensure_postgres, stop_postgres
+from symphony_common.devstack.postgres import (
+    MAX_CONNECTIONS,
+    allowed_connections,
+    ensure_postgres,
+    stop_postgres,
+)
 from symphony_common.devstack.redis import ensure_redis, stop_redis
 from symphony_common.devstack.supervisor import (
     SERVICES,
@@ -154,6 +159,14 @@ def cmd_test(args: argparse.Namespace) -> int:
     pytest_args = list(args.pytest_args)
     if pytest_args[:1] == ["--"]:
         pytest_args = pytest_args[1:]
+    configured = os.environ.get("DATABASE_URL")
+    allowed = allowed_connections(configured) if configured else None
+    if allowed is not None and allowed < MAX_CONNECTIONS:
+        _say(
+            f"warning: the PostgreSQL at DATABASE_URL allows {allowed} connections and the suite"
+            f" can peak near 100; set max_connections = {MAX_CONNECTIONS} there (as the private"
+            " server runs), or unset DATABASE_URL to use a private server"
+        )
     return _with_backing_services([sys.executable, "-m", "pytest", *pytest_args])
 
 

@@ -38,6 +38,9 @@ SUPERUSER = "postgres"
 # PostgreSQL refuses to run as root; in a root container we run it as this account.
 ROOT_RUN_AS_DEFAULTS = ("postgres", "symphony-postgres")
 START_TIMEOUT = 60
+# `make test` peaks near 100 connections (two xdist workers, each with its session's servers and
+# pools, the e2e stack and bursts of 50 calls), PostgreSQL's default: the private server gets room.
+MAX_CONNECTIONS = 300
 
 
 def find_postgres_bin() -> Path:
@@ -252,7 +255,7 @@ def _start(pgdata: Path, bin_dir: Path, run_as: str | None, port: int) -> None:
     log = pgdata / "server.log"
     options = (
         f"-p {port} -c listen_addresses={LOOPBACK} -c unix_socket_directories='' "
-        "-c max_connections=300 -c synchronous_commit=off"
+        f"-c max_connections={MAX_CONNECTIONS} -c synchronous_commit=off"
     )
     result = subprocess.run(
         [
@@ -339,3 +342,15 @@ def _as_user(run_as: str | None) -> dict[str, Any]:
         return {}
     entry = pwd.getpwnam(run_as)
     return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+
+def allowed_connections(url: str) -> int | None:
+    """The server's `max_connections`, or None when it cannot be asked."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            row = conn.execute("SHOW max_connections").fetchone()
+    except psycopg.Error:
+        return None
+    return int(row[0]) if row else None
