@@ -116,7 +116,10 @@ _CHANGES = sql(f"""
 """)
 # A push group (pushes of different users committed in one transaction) runs: the start, the
 # write, the commit; each statement takes every push of the group at once (JSON parameters, one
-# element per push or per change).
+# element per push or per change). Keyed rows are read by LATERAL lookups (LIMIT / OFFSET keep
+# the planner from flattening them into joins): each is one index probe whatever the planner
+# believes about the JSON's row count or the tables' sizes. As plain joins, on a new database's
+# statistics, every push group hashed the whole requests table and every item's history.
 #
 # The start: each request id's lock (`pg_try_advisory_xact_lock`; `locked` false when another
 # call holds it), and for the pushes holding theirs: the user's counter row locked (in user
@@ -153,15 +156,24 @@ _PUSH_START = sql(f"""
            NULL AS device, NULL::timestamptz AS item_update_time, NULL::boolean AS deleted
     FROM p JOIN lk ON lk.u = p.u
     LEFT JOIN locked l ON l.user_id = p.u
-    LEFT JOIN {S}.users s ON s.user_id = p.u
-    LEFT JOIN {S}.requests rq ON rq.user_id = p.u AND rq.method = :m AND rq.request_id = p.r
-        AND rq.expire_time > :now
-    LEFT JOIN {S}.devices d ON d.user_id = p.u AND d.uid = p.d
+    LEFT JOIN LATERAL (
+        SELECT revision FROM {S}.users WHERE user_id = p.u LIMIT 1
+    ) s ON true
+    LEFT JOIN LATERAL (
+        SELECT fingerprint, result FROM {S}.requests
+        WHERE user_id = p.u AND method = :m AND request_id = p.r AND expire_time > :now LIMIT 1
+    ) rq ON true
+    LEFT JOIN LATERAL (
+        SELECT * FROM {S}.devices WHERE user_id = p.u AND uid = p.d LIMIT 1
+    ) d ON true
     UNION ALL
     SELECT 'i', it.user_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
            NULL, NULL, NULL, NULL, NULL, NULL, it.collection, it.key, it.value, it.content_type,
            it.encrypted, it.mergeable, it.revision, it.device, it.update_time, it.deleted
-    FROM {S}.items it JOIN keys ON it.user_id = keys.u AND it.collection = keys.c AND it.key = keys.k
+    FROM keys CROSS JOIN LATERAL (
+        SELECT * FROM {S}.items WHERE user_id = keys.u AND collection = keys.c AND key = keys.k
+        LIMIT 1
+    ) it
 """)
 _GET_ITEMS_OF = sql(f"""
     SELECT it.user_id, {", ".join("it." + c for c in ITEM_COLUMNS.split(", "))}
@@ -177,11 +189,11 @@ _GET_VERSIONS_OF = sql(f"""
 """)
 # The write: every item compare-and-set (UPDATE on the expected revision, or INSERT when none
 # may exist), its history version added and history pruned to `depth` (the statement's
-# snapshot does not see the versions it adds, hence `rn >= depth`), each user's counter row
-# saved, each request's result stored, due devices' last-seen stamps. Values travel base64 in
-# the JSON. A request id whose unexpired result is already stored (a duplicate that committed
-# after the start's snapshot) is not overwritten. Answers how many compare-and-sets succeeded
-# and how many results were stored.
+# snapshot does not see the versions it adds, so it keeps the newest `depth - 1` it sees), each
+# user's counter row saved, each request's result stored, due devices' last-seen stamps. Values
+# travel base64 in the JSON. A request id whose unexpired result is already stored (a duplicate
+# that committed after the start's snapshot) is not overwritten. Answers how many
+# compare-and-sets succeeded and how many results were stored.
 _PUSH_WRITE = sql(f"""
     WITH w AS (
         SELECT * FROM json_to_recordset(CAST(:items AS json)) AS w(
@@ -212,11 +224,11 @@ _PUSH_WRITE = sql(f"""
         SELECT u, rev, c, k, decode(v, 'base64'), ct, enc, merge, del, dev, t FROM w
     ), pruned AS (
         DELETE FROM {S}.item_versions v USING (
-            SELECT user_id, revision FROM (
-                SELECT iv.user_id, iv.revision, row_number() OVER (
-                    PARTITION BY iv.user_id, iv.collection, iv.key ORDER BY iv.revision DESC) AS rn
-                FROM {S}.item_versions iv JOIN w ON iv.user_id = w.u AND iv.collection = w.c AND iv.key = w.k
-            ) ranked WHERE rn >= :depth
+            SELECT iv.user_id, iv.revision FROM w CROSS JOIN LATERAL (
+                SELECT user_id, revision FROM {S}.item_versions
+                WHERE user_id = w.u AND collection = w.c AND key = w.k
+                ORDER BY revision DESC OFFSET GREATEST(CAST(:depth AS int) - 1, 0)
+            ) iv
         ) old
         WHERE v.user_id = old.user_id AND v.revision = old.revision
     ), usr AS (
@@ -242,7 +254,8 @@ _PUSH_WRITE = sql(f"""
 # Pages of changes for many pulls in one statement (one snapshot, so each page and its cursor
 # agree): per query `n` the user's counter, the device (its excluded collections filter the
 # page) and the items, each row carrying the user and device columns (one row with NULL items
-# when a page is empty). The queries come as one JSON parameter.
+# when a page is empty). The queries come as one JSON parameter; rows are read by index lookups
+# (see the push group's statements above).
 _READ_CHANGES = sql(f"""
     WITH q AS (
         SELECT * FROM json_to_recordset(CAST(:queries AS json))
@@ -257,8 +270,10 @@ _READ_CHANGES = sql(f"""
            i.collection, i.key, i.value, i.content_type, i.encrypted, i.mergeable, i.revision,
            i.device, i.update_time, i.deleted
     FROM q
-    LEFT JOIN {S}.users u ON u.user_id = q.u
-    LEFT JOIN {S}.devices d ON d.user_id = q.u AND d.uid = q.d
+    LEFT JOIN LATERAL (SELECT * FROM {S}.users WHERE user_id = q.u LIMIT 1) u ON true
+    LEFT JOIN LATERAL (
+        SELECT * FROM {S}.devices WHERE user_id = q.u AND uid = q.d LIMIT 1
+    ) d ON true
     LEFT JOIN LATERAL (
         SELECT {ITEM_COLUMNS} FROM (
             SELECT *, sum(octet_length(key) + octet_length(value)) OVER (ORDER BY revision) AS running
