@@ -79,6 +79,8 @@ class ServiceInterceptor:
         """The same steps around each of the four handler kinds: the request side (one message
         or an iterator) is passed through untouched, the response side is awaited or iterated."""
         short = method.rsplit("/", 1)[-1]
+        # The metrics' children of the usual outcome, looked up once (`labels` takes a lock).
+        ok = REQUESTS.labels(self.service, short, "OK"), LATENCY.labels(self.service, short)
         # Requests arrive as bytes and are decoded here, after the request id is set: grpc.aio
         # would otherwise answer undecodable bytes with UNKNOWN and the parser's text.
         decode = _decoder(handler.request_deserializer)
@@ -101,7 +103,7 @@ class ServiceInterceptor:
                     await self._fail(exc, context, method)
                     raise
                 finally:
-                    self._leave(context, method, short, started, peer)
+                    self._leave(context, method, short, started, peer, ok)
 
             if handler.unary_unary:
                 return grpc.unary_unary_rpc_method_handler(single, **serializers)
@@ -128,7 +130,7 @@ class ServiceInterceptor:
                 await self._fail(exc, context, method)
                 raise
             finally:
-                self._leave(context, method, short, started, peer, cancelled=cancelled)
+                self._leave(context, method, short, started, peer, ok, cancelled=cancelled)
 
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(streaming, **serializers)
@@ -136,8 +138,8 @@ class ServiceInterceptor:
 
     async def _enter(self, context: grpc.aio.ServicerContext, method: str) -> None:
         metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
-        incoming = metadata.get("x-request-id", "")
-        request_id = incoming if _REQUEST_ID.match(incoming) else new_request_id()
+        incoming = metadata.get("x-request-id")
+        request_id = incoming if incoming and _REQUEST_ID.match(incoming) else new_request_id()
         request_id_var.set(request_id)
         traceparent_var.set(metadata.get("traceparent", "")[:128])
         context.set_trailing_metadata((("x-request-id", request_id),))
@@ -201,15 +203,20 @@ class ServiceInterceptor:
         short: str,
         started: float,
         peer: str,
+        ok: tuple[Any, Any],
         *,
         cancelled: bool = False,
     ) -> None:
         """Metrics and the access log line. Reads only what the context keeps in Python (the
-        code), never the underlying call, which may already be released."""
+        code), never the underlying call, which may already be released. `ok`: the method's
+        (requests with code OK, latency) metric children."""
         elapsed = time.perf_counter() - started
         code = "CANCELLED" if cancelled else _code_name(context)
-        REQUESTS.labels(self.service, short, code).inc()
-        LATENCY.labels(self.service, short).observe(elapsed)
+        if code == "OK":
+            ok[0].inc()
+        else:
+            REQUESTS.labels(self.service, short, code).inc()
+        ok[1].observe(elapsed)
         if log.isEnabledFor(logging.INFO):
             log.info(
                 "rpc",
