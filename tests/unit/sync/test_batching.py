@@ -122,3 +122,27 @@ async def test_a_caller_that_gives_up_is_left_out_and_others_go_on() -> None:
     gate.set()
     assert await stays == 4
     assert recorder.batches == [[0], [2]]
+
+
+async def test_under_load_the_next_batch_lingers_so_later_calls_join_it() -> None:
+    gate = asyncio.Event()
+    recorder = Recorder(gate)
+    batcher: Batcher[int, int] = Batcher(recorder.run, max_size=10, max_batches=1, linger=0.5)
+    first = asyncio.ensure_future(batcher.submit(0))
+    await asyncio.sleep(0.01)
+    waiting = asyncio.ensure_future(batcher.submit(1))  # arrives during the first batch
+    gate.set()
+    await asyncio.sleep(0.05)  # the first batch is done; the next one lingers
+    late = asyncio.ensure_future(batcher.submit(2))
+    assert await asyncio.gather(first, waiting, late) == [0, 2, 4]
+    # Without the linger the waiting call would have gone alone: [[0], [1], [2]].
+    assert recorder.batches == [[0], [1, 2]]
+
+
+async def test_a_call_to_an_idle_batcher_never_lingers() -> None:
+    recorder = Recorder()
+    batcher: Batcher[int, int] = Batcher(recorder.run, max_size=10, max_batches=1, linger=30)
+    assert await asyncio.wait_for(batcher.submit(1), 5) == 2
+    # Nothing was waiting when that batch ended, so the next call starts its own batch at once.
+    assert await asyncio.wait_for(batcher.submit(2), 5) == 4
+    assert recorder.batches == [[1], [2]]

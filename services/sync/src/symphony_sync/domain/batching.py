@@ -1,7 +1,8 @@
 """Concurrent calls coalesced into batches, so that many calls share one round trip to the
-database (and a push group one commit). Nothing waits on a timer: a call that finds a free batch
-slot starts a batch at once; calls arriving while every slot is busy wait for the next batch,
-which takes all of them (at most `max_size`)."""
+database (and a push group one commit). A call that finds a free batch slot starts a batch at
+once; calls arriving while every slot is busy wait for the next batch, which takes all of them
+(at most `max_size`). Only under load, with `linger`, does a timer come in: a batch that ends
+with calls waiting lets the next one start `linger` after itself started."""
 
 from __future__ import annotations
 
@@ -49,10 +50,12 @@ class Batcher(Generic[T, R]):
         max_size: int,
         max_batches: int,
         key: Callable[[T], Hashable] | None = None,
+        linger: float = 0.0,
     ) -> None:
         self._run = run
         self.max_size = max_size
         self.max_batches = max_batches
+        self.linger = linger
         self._key = key
         self._waiting: deque[Call[T, R]] = deque()
         self._busy_keys: set[Hashable] = set()
@@ -76,8 +79,14 @@ class Batcher(Generic[T, R]):
         try:
             # One turn of the loop first: calls whose requests are already in hand join.
             await asyncio.sleep(0)
+            loop = asyncio.get_running_loop()
             while batch := self._take():
+                started = loop.time()
                 await self._run_batch(batch)
+                if self.linger and 0 < len(self._waiting) < self.max_size:
+                    # Under load (calls arrived during this batch): the next batch starts
+                    # `linger` after this one did, so more calls share its round trip.
+                    await asyncio.sleep(max(0.0, started + self.linger - loop.time()))
         finally:
             self._running -= 1
 

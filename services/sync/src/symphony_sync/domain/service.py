@@ -81,6 +81,11 @@ PUSH_GROUPS = 1
 # statements at once.
 READ_BATCH_SIZE = 64
 READ_BATCHES = 1
+# Under load only (reads arrived while a batch ran), the next read batch starts this long after
+# the previous one did, so more reads share its round trip: at 32 pulls in flight, batches grew
+# from ~1.6 reads and the server's CPU per pull fell from ~600 to ~450 µs (bench `sync`; 2 ms
+# hardly changed it, 8 ms cost throughput). A read on an idle server never waits.
+READ_LINGER_SECONDS = 0.003
 
 # Events on the notifier bus.
 EVENT_CHANGES = "changes"
@@ -196,7 +201,12 @@ class SyncService:
             key=lambda push: push.user,
         )
         self._running_pushes: set[tuple[str, str]] = set()
-        self._reads = Batcher(self._read_batch, max_size=READ_BATCH_SIZE, max_batches=READ_BATCHES)
+        self._reads = Batcher(
+            self._read_batch,
+            max_size=READ_BATCH_SIZE,
+            max_batches=READ_BATCHES,
+            linger=READ_LINGER_SECONDS,
+        )
         self._shutting_down = False
 
     # ------------------------------------------------------------------ helpers
