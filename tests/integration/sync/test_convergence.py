@@ -185,6 +185,8 @@ def make_machine(lt: LoopThread, server: SyncServer, channel: grpc.aio.Channel, 
     return Convergence
 
 
+# 2,000 sequences take ~250 s alone on 2 cores, more beside other tests: past the default 300 s.
+@pytest.mark.timeout(1800 if NIGHTLY else 300)
 def test_sy6_devices_converge(database_url: str, redis_url: str) -> None:
     lt = LoopThread()
     root = Path(tempfile.mkdtemp(prefix="sy6-"))
