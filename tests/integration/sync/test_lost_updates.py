@@ -82,10 +82,6 @@ async def run_appends(
 async def test_sy1_conditional_appends_lose_nothing(sync_server, sync_channel) -> None:
     owner = Client(sync_server, sync_channel)
     clients = [Client(sync_server, sync_channel, user=owner.user) for _ in range(CLIENTS)]
-    # The nightly tier's contended appends can outlast an access token's 15 minutes.
-    long_lived = (("authorization", f"Bearer {sync_server.token(owner.user, ttl=4 * 3600)}"),)
-    for client in (owner, *clients):
-        client.metadata = long_lived
     history = History()
     known: dict[int, tuple[int, list[str]]] = {c: (0, []) for c in range(CLIENTS)}
 
