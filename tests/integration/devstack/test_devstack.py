@@ -114,6 +114,8 @@ def test_private_servers_start_stop_and_keep_data_across_restarts(data: Path) ->
         assert (pg2.port, rd2.port) == first_ports  # same URLs on the next run
         # Room for the suite's peak (`make test` warns about a configured server with less).
         assert allowed_connections(pg2.url) == MAX_CONNECTIONS
+        sqlalchemy_style = pg2.url.replace("postgresql://", "postgresql+psycopg://", 1)
+        assert allowed_connections(sqlalchemy_style) == MAX_CONNECTIONS
         with psycopg.connect(pg2.url) as conn:
             assert conn.execute("SELECT value FROM kept").fetchall() == [("first run",)]
         assert redis.Redis.from_url(rd2.url).get("kept") == b"first run"

@@ -345,11 +345,14 @@ def _as_user(run_as: str | None) -> dict[str, Any]:
 
 
 def allowed_connections(url: str) -> int | None:
-    """The server's `max_connections`, or None when it cannot be asked."""
+    """The server's `max_connections`, or None when it cannot be asked. `url` may be
+    SQLAlchemy-style (`postgresql+psycopg://`), as the services accept."""
     import psycopg
 
+    from symphony_common.db.driver import libpq_url
+
     try:
-        with psycopg.connect(url, connect_timeout=5) as conn:
+        with psycopg.connect(libpq_url(url), connect_timeout=5) as conn:
             row = conn.execute("SHOW max_connections").fetchone()
     except psycopg.Error:
         return None
