@@ -155,9 +155,15 @@ class RegistryHarness:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         while True:
-            got = await self.stub.GetScan(spb.GetScanRequest(name=scan), metadata=metadata)
-            if got.state >= pb.SCAN_STATE_PASSED or loop.time() > deadline:
-                return got
+            try:
+                got = await self.stub.GetScan(spb.GetScanRequest(name=scan), metadata=metadata)
+            except grpc.aio.AioRpcError as error:
+                # A saturated pool answers "retry shortly"; a client polling a scan does.
+                if error.code() != grpc.StatusCode.UNAVAILABLE or loop.time() > deadline:
+                    raise
+            else:
+                if got.state >= pb.SCAN_STATE_PASSED or loop.time() > deadline:
+                    return got
             await asyncio.sleep(0.05)
 
     async def publish(
