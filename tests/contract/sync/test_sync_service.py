@@ -232,6 +232,28 @@ async def test_atomic_push_is_all_or_nothing_with_server_copies(client: Client) 
     assert [r.outcome for r in partial.results] == [APPLIED, CONFLICT]
 
 
+async def test_atomic_conflicts_too_large_for_an_error_keep_their_revisions(
+    client: Client,
+) -> None:
+    small = await client.set("tasks", "small", b"s")
+    big_value = json.dumps(["x" * 100] * 60).encode()  # ~6 KB, 8 KB as base64: over the budget
+    big = await client.set("tasks", "big", big_value)
+    error = await expect(
+        client.push(
+            change("tasks", "small", b"mine", base=0),
+            change("tasks", "big", b"mine", base=0),
+            atomic=True,
+        ),
+        grpc.StatusCode.ABORTED,
+        "REVISION_CONFLICT",
+    )
+    conflicts = unpack(error, A.PushConflicts)
+    assert [
+        (c.index, c.item.revision, c.item.value, c.value_omitted) for c in conflicts.conflicts
+    ] == [(0, small.item.revision, b"s", False), (1, big.item.revision, b"", True)]
+    assert "details_omitted" not in unpack(error, error_details_pb2.ErrorInfo).metadata
+
+
 @pytest.mark.parametrize(
     ("changes", "reason"),
     [

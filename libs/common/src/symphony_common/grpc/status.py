@@ -36,6 +36,12 @@ def _pack(message: Message) -> any_pb2.Any:
     return packed
 
 
+def fits_in_trailers(detail: Message, reserve: int = 1024) -> bool:
+    """Whether `detail`, packed in an error's status, leaves `reserve` bytes of the trailer
+    budget for the message and the ErrorInfo; a service trims what it quotes back by this."""
+    return (_pack(detail).ByteSize() + 2) // 3 * 4 + reserve <= TRAILER_BUDGET
+
+
 def domain_error_status(error: DomainError, domain: str, request_id: str = "") -> status_pb2.Status:
     metadata = {_cap(k): _cap(v) for k, v in error.metadata.items()}
     if request_id:

@@ -10,6 +10,7 @@ from google.protobuf import duration_pb2, timestamp_pb2
 from google.protobuf.message import Message
 
 from symphony.sync.v1 import resources_pb2, sync_internal_service_pb2, sync_service_pb2
+from symphony_common.grpc import status
 from symphony_sync.domain import models
 
 
@@ -94,6 +95,24 @@ def change_result_to_proto(user: str, result: models.ChangeResult) -> sync_servi
             )
         )
     return out
+
+
+def push_conflicts_to_proto(
+    user: str, conflicts: list[models.ChangeResult]
+) -> sync_service_pb2.PushConflicts:
+    """The detail of an atomic push's conflict. An error's trailers hold about 8 KiB, so the
+    largest server copies give up their values until the rest fits; a client that does not
+    know the current revision could otherwise never push again."""
+    detail = sync_service_pb2.PushConflicts(
+        conflicts=[change_result_to_proto(user, r) for r in conflicts]
+    )
+    for result in sorted(detail.conflicts, key=lambda r: r.ByteSize(), reverse=True):
+        if status.fits_in_trailers(detail):
+            break
+        result.item.ClearField("value")
+        result.ClearField("merge_conflict")
+        result.value_omitted = True
+    return detail
 
 
 def push_to_proto(user: str, result: models.PushResult) -> sync_service_pb2.PushResponse:

@@ -66,9 +66,7 @@ class SyncServicer(sync_service_pb2_grpc.SyncServiceServicer):
                 fingerprint=conv.fingerprint(request),
             )
         except RevisionConflict as conflict:
-            detail = sync_service_pb2.PushConflicts(
-                conflicts=[conv.change_result_to_proto(_user(), r) for r in conflict.conflicts]
-            )
+            detail = conv.push_conflicts_to_proto(_user(), conflict.conflicts)
             raise dataclasses.replace(conflict, extra_details=[detail]) from None  # type: ignore[call-arg]
         return conv.push_to_proto(_user(), result)
 

@@ -79,16 +79,18 @@ class MergeConflict(_message.Message):
     def __init__(self, base_revision: _Optional[int] = ..., server_revision: _Optional[int] = ..., base_available: _Optional[bool] = ..., keys: _Optional[_Iterable[_Union[KeyConflict, _Mapping]]] = ..., merged_value: _Optional[bytes] = ...) -> None: ...
 
 class ChangeResult(_message.Message):
-    __slots__ = ("index", "outcome", "item", "merge_conflict")
+    __slots__ = ("index", "outcome", "item", "merge_conflict", "value_omitted")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     ITEM_FIELD_NUMBER: _ClassVar[int]
     MERGE_CONFLICT_FIELD_NUMBER: _ClassVar[int]
+    VALUE_OMITTED_FIELD_NUMBER: _ClassVar[int]
     index: int
     outcome: _resources_pb2.ChangeOutcome
     item: _resources_pb2.Item
     merge_conflict: MergeConflict
-    def __init__(self, index: _Optional[int] = ..., outcome: _Optional[_Union[_resources_pb2.ChangeOutcome, str]] = ..., item: _Optional[_Union[_resources_pb2.Item, _Mapping]] = ..., merge_conflict: _Optional[_Union[MergeConflict, _Mapping]] = ...) -> None: ...
+    value_omitted: bool
+    def __init__(self, index: _Optional[int] = ..., outcome: _Optional[_Union[_resources_pb2.ChangeOutcome, str]] = ..., item: _Optional[_Union[_resources_pb2.Item, _Mapping]] = ..., merge_conflict: _Optional[_Union[MergeConflict, _Mapping]] = ..., value_omitted: _Optional[bool] = ...) -> None: ...
 
 class PushResponse(_message.Message):
     __slots__ = ("results", "latest_revision", "replayed")
