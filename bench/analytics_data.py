@@ -173,10 +173,12 @@ def ingest_batches(count: int, size: int, installs: int = 1000, seed: int = 0) -
 
 def create_bare_events(database_url: str, table: str = "public.bare_events") -> None:
     """A copy of analytics.events' layout (same columns, daily RANGE partitions, no indexes)
-    for yesterday, today and tomorrow, where the bare COPY goes."""
+    for yesterday, today and tomorrow, where the bare COPY goes; and `<table>_ids`, a copy of
+    the dedupe table analytics.event_ids (its primary key and index included)."""
     today = datetime.now(UTC).date()
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.execute(f"DROP TABLE IF EXISTS {table}, {table}_ids")
+        conn.execute(f"CREATE TABLE {table}_ids (LIKE analytics.event_ids INCLUDING ALL)")
         conn.execute(
             f"CREATE TABLE {table} (LIKE analytics.events INCLUDING ALL)"
             " PARTITION BY RANGE (event_time)"

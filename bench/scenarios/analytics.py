@@ -12,7 +12,9 @@ service's rate limits are raised for the run (the limiter still runs: one Redis 
     identical rows, pre-encoded as COPY text, COPYed in the same batches of 500 (one
     transaction each, same concurrency, one connection per in-flight batch) into a copy of the
     events table layout (daily RANGE partitions, no index). Ratio = service / bare events per
-    second; target ≥ 0.4.
+    second; target ≥ 0.4. Diagnostics in the notes: the service's statement run bare, and the
+    lower bound of any ingest with a durable per-event dedupe (the rows COPYed and their ids
+    COPYed into a copy of the dedupe table, one transaction), with how busy the machine was.
 (b) Query: SYMPHONY_BENCH_EVENTS (default 10M) raw events over the 30 days before today,
     generated inside PostgreSQL straight into the daily partitions (bench/analytics_data.py),
     rollups built by the service's own `python -m symphony_analytics rebuild-rollups`. Then,
@@ -161,38 +163,92 @@ def ingest_rate(address: str, batches: list[data.Batch]) -> tuple[float, float]:
     return sum(b.events for b in batches) / wall, cpu
 
 
-def copy_rate(database_url: str, batches: list[data.Batch]) -> tuple[float, float]:
-    """Events/s of a bare COPY of the same rows, same batches, same concurrency."""
-    sql = (
-        "COPY public.bare_events (event_id, name, event_time, receive_time, install_id,"
-        " session_id, editor_version, platform, properties, schema_version) FROM STDIN"
-    )
-    conns = [psycopg.connect(database_url) for _ in range(INGEST_CONCURRENCY)]
-    queue = list(reversed(batches))
+ROWS_COPY = (
+    "COPY public.bare_events (event_id, name, event_time, receive_time, install_id,"
+    " session_id, editor_version, platform, properties, schema_version) FROM STDIN"
+)
+IDS_COPY = "COPY public.bare_events_ids (event_id, receive_time) FROM STDIN"
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine so far, from /proc/stat."""
+    with open("/proc/stat") as stat:
+        ticks = [int(t) for t in stat.readline().split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return sum(ticks) - idle, sum(ticks)
+
+
+def _drain(
+    database_url: str,
+    work: list[Any],
+    step: Callable[[int, psycopg.Connection, Any], None],
+    *,
+    autocommit: bool = False,
+) -> tuple[float, float, float]:
+    """Runs `step(worker, connection, item)` over `work` from INGEST_CONCURRENCY threads, one
+    connection each: (wall seconds, this process's CPU share, the machine's busy share)."""
+    conns = [
+        psycopg.connect(database_url, autocommit=autocommit) for _ in range(INGEST_CONCURRENCY)
+    ]
+    queue = list(reversed(work))
     lock = threading.Lock()
 
-    def worker(conn: psycopg.Connection) -> None:
+    def worker(n: int, conn: psycopg.Connection) -> None:
         while True:
             with lock:
                 if not queue:
                     return
-                batch = queue.pop()
-            with conn.transaction(), conn.cursor().copy(sql) as copy:
-                copy.write(batch.copy_text)
+                item = queue.pop()
+            step(n, conn, item)
 
     def go() -> None:
-        threads = [threading.Thread(target=worker, args=(c,)) for c in conns]
+        threads = [threading.Thread(target=worker, args=(n, c)) for n, c in enumerate(conns)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
 
+    busy, total = _machine_ticks()
     try:
         wall, cpu = _timed(go)
     finally:
         for conn in conns:
             conn.close()
+    after_busy, after_total = _machine_ticks()
+    return wall, cpu, (after_busy - busy) / max(1, after_total - total)
+
+
+def copy_rate(database_url: str, batches: list[data.Batch]) -> tuple[float, float]:
+    """Events/s of a bare COPY of the same rows, same batches, same concurrency."""
+
+    def step(_n: int, conn: psycopg.Connection, batch: data.Batch) -> None:
+        with conn.transaction(), conn.cursor().copy(ROWS_COPY) as copy:
+            copy.write(batch.copy_text)
+
+    wall, cpu, _ = _drain(database_url, batches, step)
     return sum(b.events for b in batches) / wall, cpu
+
+
+def dedupe_bound_rate(database_url: str, batches: list[data.Batch]) -> tuple[float, float]:
+    """Diagnostic: the least any ingest with a durable per-event dedupe can do. The same rows
+    COPYed as in `copy_rate`, plus their (fresh) ids COPYed into a copy of the dedupe table,
+    in the same transaction: no conflict handling, rollups, counters, validation or gRPC.
+    Returns (events/s, the machine's busy share meanwhile: what is left for a service)."""
+    work = []
+    for batch in batches:  # before timing
+        fields = [line.split(b"\t") for line in batch.copy_text.splitlines()]
+        work.append((batch.copy_text, b"".join(f[0] + b"\t" + f[3] + b"\n" for f in fields)))
+
+    def step(_n: int, conn: psycopg.Connection, item: tuple[bytes, bytes]) -> None:
+        row_text, id_text = item
+        with conn.transaction():
+            with conn.cursor().copy(IDS_COPY) as copy:
+                copy.write(id_text)
+            with conn.cursor().copy(ROWS_COPY) as copy:
+                copy.write(row_text)
+
+    wall, _, busy = _drain(database_url, work, step)
+    return sum(b.events for b in batches) / wall, busy
 
 
 def _stored_events(batch: data.Batch) -> list[Any]:
@@ -230,40 +286,19 @@ def sql_pipeline_rate(database_url: str, batches: list[data.Batch]) -> tuple[flo
 
     store = repo.STORE_EVENTS.query  # already in psycopg's %(name)s form
     rows = [repo.staging_rows(_stored_events(b)) for b in batches]  # before timing
-    conns = [psycopg.connect(database_url, autocommit=True) for _ in range(INGEST_CONCURRENCY)]
-    queue = list(reversed(rows))
-    lock = threading.Lock()
     bucket = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
-    def worker(n: int, conn: psycopg.Connection) -> None:
-        while True:
-            with lock:
-                if not queue:
-                    return
-                batch = queue.pop()
-            conn.execute(
-                store, {"rows": batch, "bucket": bucket, "shard": n, "extra_duplicates": 0}
-            )
+    def step(n: int, conn: psycopg.Connection, batch: Any) -> None:
+        conn.execute(store, {"rows": batch, "bucket": bucket, "shard": n, "extra_duplicates": 0})
 
-    def go() -> None:
-        threads = [threading.Thread(target=worker, args=(n, c)) for n, c in enumerate(conns)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-
-    try:
-        wall, cpu = _timed(go)
-    finally:
-        for conn in conns:
-            conn.close()
+    wall, cpu, _ = _drain(database_url, rows, step, autocommit=True)
     return sum(b.events for b in batches) / wall, cpu
 
 
 def measure_ingest(ctx: BenchContext, proc: subprocess.Popen[bytes], address: str) -> list[Row]:
     n_batches = max(1, INGEST_EVENTS // BATCH)
     data.create_bare_events(ctx.database_url)
-    service, bare, pipeline, gen_cpu, rss = [], [], [], [], []
+    service, bare, pipeline, bound, gen_cpu, rss = [], [], [], [], [], []
     idle_rss = rss_mb(proc.pid)
     warm = data.ingest_batches(4, BATCH, seed=999)
     ingest_rate(address, warm)
@@ -281,6 +316,8 @@ def measure_ingest(ctx: BenchContext, proc: subprocess.Popen[bytes], address: st
             rss.extend(sampler.samples)
             fresh = data.ingest_batches(n_batches, BATCH, seed=1000 + run)
             pipeline.append(sql_pipeline_rate(ctx.database_url, fresh)[0])
+            fresh = data.ingest_batches(n_batches, BATCH, seed=2000 + run)
+            bound.append(dedupe_bound_rate(ctx.database_url, fresh))
     ours, theirs = statistics.median(service), statistics.median(bare)
     ratio = ours / theirs if theirs else 0.0
     notes = [
@@ -294,6 +331,12 @@ def measure_ingest(ctx: BenchContext, proc: subprocess.Popen[bytes], address: st
     notes.append(
         f"the service's ingest SQL run bare (no Python/gRPC): {sql_only:,.0f} events/s ="
         f" {sql_only / theirs:.2f}× COPY; service = {ours / sql_only:.2f}× its own SQL"
+    )
+    least = statistics.median(rate for rate, _ in bound)
+    notes.append(
+        f"lower bound with a durable dedupe (COPY rows + COPY ids into the dedupe table):"
+        f" {least:,.0f} events/s = {least / theirs:.2f}× COPY, the machine"
+        f" {max(busy for _, busy in bound):.0%} busy meanwhile"
     )
     peak = max(rss) if rss else rss_mb(proc.pid)
     return [
