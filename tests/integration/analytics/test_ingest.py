@@ -133,6 +133,47 @@ async def test_sent_time_corrects_client_clock_skew(stub, analytics_url, clean) 
     assert abs((datetime.now(UTC) - event_time).total_seconds()) < 60
 
 
+async def test_invalid_or_wild_times_are_refused_per_event(stub, analytics_url, clean) -> None:
+    good = make_event()
+    beyond_9999, bad_nanos = make_event(), make_event()
+    beyond_9999.client_time.seconds = 253_402_300_800
+    bad_nanos.client_time.nanos = -1
+    answer = await stub.BatchIngestEvents(
+        spb.BatchIngestEventsRequest(events=[good, beyond_9999, bad_nanos])
+    )
+    assert answer.accepted_count == 1
+    assert [(r.index, r.reason, r.field) for r in answer.rejected_events] == [
+        (1, rpb.REJECTION_REASON_INVALID_TIMESTAMP, "client_time"),
+        (2, rpb.REJECTION_REASON_INVALID_TIMESTAMP, "client_time"),
+    ]
+    # A sent_time from a wild clock shifts client times out of datetime's range: refused as
+    # too old (or in the future), not a crash.
+    sent_late = spb.BatchIngestEventsRequest(
+        events=[make_event(), make_event(client_time=datetime(1, 1, 1, tzinfo=UTC))],
+        sent_time=ts(datetime(9999, 12, 31, tzinfo=UTC)),
+    )
+    answer = await stub.BatchIngestEvents(sent_late)
+    assert [r.reason for r in answer.rejected_events] == [
+        rpb.REJECTION_REASON_TIMESTAMP_TOO_OLD
+    ] * 2
+    sent_early = spb.BatchIngestEventsRequest(
+        events=[make_event(client_time=datetime(9999, 12, 31, tzinfo=UTC))],
+        sent_time=ts(datetime(1, 1, 2, tzinfo=UTC)),
+    )
+    answer = await stub.BatchIngestEvents(sent_early)
+    assert [r.reason for r in answer.rejected_events] == [rpb.REJECTION_REASON_TIMESTAMP_IN_FUTURE]
+    # The batch's own time invalid: the batch is malformed, refused whole.
+    broken = spb.BatchIngestEventsRequest(events=[make_event()], sent_time=ts(datetime.now(UTC)))
+    broken.sent_time.nanos = 1_000_000_000
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.BatchIngestEvents(broken)
+    assert (caught.value.code(), reason_of(caught.value)) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_TIMESTAMP",
+    )
+    assert [str(r[0]) for r in stored_rows(analytics_url)] == [good.event_id]
+
+
 async def test_an3_stored_columns_are_exactly_the_allowlist(
     stub, analytics_url, rollups, clean
 ) -> None:

@@ -74,6 +74,9 @@ class ServiceDefinition(Generic[S]):
     settings_class: type[S]
     migrations_dir: Path
     build: Callable[[S, Overrides], Awaitable[Wiring]]
+    # Methods whose handlers range-check the Timestamps and Durations of their requests
+    # themselves; the interceptor's whole-request check (`grpc.wellformed`) skips them.
+    checks_own_times: frozenset[str] = frozenset()
 
     @property
     def schema(self) -> str:
@@ -110,7 +113,12 @@ async def start_service(
     """Build and start a service in this event loop (used by `serve` and by tests, which pass
     `port=0` and their overrides)."""
     wiring = await definition.build(settings, overrides or Overrides())
-    interceptor = ServiceInterceptor(definition.error_domain, wiring.authenticator, definition.name)
+    interceptor = ServiceInterceptor(
+        definition.error_domain,
+        wiring.authenticator,
+        definition.name,
+        checks_own_times=definition.checks_own_times,
+    )
     runtime = create_server(
         settings,
         register=wiring.register,

@@ -188,4 +188,12 @@ DEFINITION = ServiceDefinition(
     settings_class=AnalyticsSettings,
     migrations_dir=Path(__file__).parent / "migrations",
     build=build,
+    # Each event's client_time gets its own answer (INVALID_TIMESTAMP), not the whole batch's
+    # INVALID_ARGUMENT: the converters range-check ingest's Timestamps themselves.
+    checks_own_times=frozenset(
+        {
+            "/symphony.analytics.v1.AnalyticsService/BatchIngestEvents",
+            "/symphony.analytics.v1.AnalyticsService/StreamIngestEvents",
+        }
+    ),
 )

@@ -70,10 +70,18 @@ class ServiceInterceptor:
     domain (`auth.symphony.dev`); `authenticate` turns call metadata into a `Principal` or
     raises `Unauthenticated`."""
 
-    def __init__(self, domain: str, authenticate: Authenticate, service: str) -> None:
+    def __init__(
+        self,
+        domain: str,
+        authenticate: Authenticate,
+        service: str,
+        *,
+        checks_own_times: frozenset[str] = frozenset(),
+    ) -> None:
         self.domain = domain
         self.authenticate = authenticate
         self.service = service
+        self.checks_own_times = checks_own_times
 
     def wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         """The same steps around each of the four handler kinds: the request side (one message
@@ -83,7 +91,7 @@ class ServiceInterceptor:
         ok = REQUESTS.labels(self.service, short, "OK"), LATENCY.labels(self.service, short)
         # Requests arrive as bytes and are decoded here, after the request id is set: grpc.aio
         # would otherwise answer undecodable bytes with UNKNOWN and the parser's text.
-        decode = _decoder(handler.request_deserializer)
+        decode = _decoder(handler.request_deserializer, method not in self.checks_own_times)
         serializers = {
             "request_deserializer": None,
             "response_serializer": handler.response_serializer,
@@ -229,7 +237,9 @@ class ServiceInterceptor:
             )
 
 
-def _decoder(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any]:
+def _decoder(
+    deserialize: Callable[[bytes], Any] | None, check_times: bool = True
+) -> Callable[[bytes], Any]:
     def decode(raw: bytes) -> Any:
         if deserialize is None:
             return raw
@@ -240,7 +250,7 @@ def _decoder(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], An
                 "MALFORMED_REQUEST",
                 "the request is not a valid message of the method's request type",
             ) from None
-        if isinstance(message, Message):
+        if check_times and isinstance(message, Message):
             wellformed.check(message)
         return message
 

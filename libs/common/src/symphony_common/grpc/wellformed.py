@@ -43,7 +43,9 @@ def _reaches(descriptor: Descriptor, seen: frozenset[str]) -> bool:
     )
 
 
-def _check_value(message: Message, path: str) -> None:
+def check_value(message: Message, path: str) -> None:
+    """Raise InvalidArgument naming `path` when `message` is, or holds, an out-of-range
+    Timestamp or Duration."""
     name = message.DESCRIPTOR.full_name
     if name == TIMESTAMP:
         seconds, nanos = message.seconds, message.nanos  # type: ignore[attr-defined]
@@ -74,9 +76,9 @@ def check(message: Message, prefix: str = "") -> None:
             if entry is not None and entry.GetOptions().map_entry:
                 if entry.fields_by_name["value"].message_type is not None:
                     for key, value in values.items():
-                        _check_value(value, f"{path}[{key}]")
+                        check_value(value, f"{path}[{key}]")
                 continue
             for index, value in enumerate(values):
-                _check_value(value, f"{path}[{index}]")
+                check_value(value, f"{path}[{index}]")
         elif message.HasField(field.name):
-            _check_value(getattr(message, field.name), path)
+            check_value(getattr(message, field.name), path)

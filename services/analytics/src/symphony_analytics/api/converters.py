@@ -31,6 +31,7 @@ from symphony_analytics.domain.models import (
     ValueKind,
 )
 from symphony_analytics.domain.service import IngestMessage
+from symphony_common.grpc import wellformed
 from symphony_common.grpc.convert import proto_enum
 
 _KINDS = {
@@ -76,12 +77,13 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MIN_SECONDS, _MAX_SECONDS = -62_135_596_800, 253_402_300_799
 
 
-def _event_time(value: timestamp_pb2.Timestamp) -> datetime:
-    """`value.ToDatetime(tzinfo=UTC)` without its per-call overhead for in-range values."""
+def _event_time(value: timestamp_pb2.Timestamp) -> datetime | None:
+    """`value.ToDatetime(tzinfo=UTC)` without its per-call overhead; None when the value is
+    not a valid Timestamp."""
     seconds, nanos = value.seconds, value.nanos
     if _MIN_SECONDS <= seconds <= _MAX_SECONDS and 0 <= nanos < 1_000_000_000:
         return _EPOCH + timedelta(0, seconds, nanos // 1000)  # positional: 3× faster than keywords
-    return value.ToDatetime(tzinfo=UTC)  # raises for what is out of range
+    return None
 
 
 def _property_value(value: struct_pb2.Value) -> PropertyValue:
@@ -95,12 +97,8 @@ def incoming_event(event: rpb.Event) -> IncomingEvent:
     sent = event.properties
     # keys + lookup: the map's items() view iterates in Python
     properties = {name: _property_value(sent[name]) for name in sent} if sent else {}
-    client_time = None
-    if event.HasField("client_time"):
-        try:
-            client_time = _event_time(event.client_time)
-        except (ValueError, OverflowError):
-            client_time = datetime.min.replace(tzinfo=UTC)  # refused as too old
+    sent_time = event.HasField("client_time")
+    client_time = _event_time(event.client_time) if sent_time else None
     return IncomingEvent(
         event.event_id,
         event.name,
@@ -111,6 +109,7 @@ def incoming_event(event: rpb.Event) -> IncomingEvent:
         event.platform,
         properties,
         event.ByteSize(),
+        sent_time and client_time is None,
     )
 
 
@@ -119,10 +118,10 @@ def ingest_message(
 ) -> IngestMessage:
     sent_time = None
     if request.HasField("sent_time"):
-        try:
-            sent_time = request.sent_time.ToDatetime(tzinfo=UTC)
-        except (ValueError, OverflowError):
-            sent_time = None
+        # The batch's own time: not a valid Timestamp refuses the batch, as for other RPCs
+        # (the interceptor leaves ingest's times to this module; see the service definition).
+        wellformed.check_value(request.sent_time, "sent_time")
+        sent_time = _event_time(request.sent_time)
     return IngestMessage(
         events=[incoming_event(e) for e in request.events],
         sent_time=sent_time,

@@ -308,8 +308,14 @@ class EventValidator:
             if compiled is None:
                 raise _Reject(Reason.UNKNOWN_EVENT, "name", "is not an event of the schema")
             if event.client_time is None:
+                if event.client_time_invalid:
+                    raise _Reject(
+                        Reason.INVALID_TIMESTAMP,
+                        "client_time",
+                        "is not a valid timestamp (years 0001-9999)",
+                    )
                 raise _Reject(Reason.MISSING_TIMESTAMP, "client_time", "is required")
-            event_time = event.client_time + self.skew
+            event_time = _shifted(event.client_time, self.skew)
             if event_time < self.oldest:
                 raise _Reject(
                     Reason.TIMESTAMP_TOO_OLD, "client_time", "is older than max_event_age"
@@ -377,6 +383,15 @@ class EventValidator:
             properties,
             self.version,
         )
+
+
+def _shifted(moment: datetime, skew: timedelta) -> datetime:
+    """`moment + skew`, clamped to datetime's range: a wild `sent_time` must give a wild time
+    (refused as too old or in the future), not an OverflowError."""
+    try:
+        return moment + skew
+    except OverflowError:
+        return (datetime.min if skew < timedelta(0) else datetime.max).replace(tzinfo=moment.tzinfo)
 
 
 def validate_event(

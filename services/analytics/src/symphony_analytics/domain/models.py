@@ -29,6 +29,7 @@ class Reason(enum.StrEnum):
     EVENT_TOO_LARGE = "EVENT_TOO_LARGE"
     RATE_LIMITED = "RATE_LIMITED"
     BATCH_TOO_LARGE = "BATCH_TOO_LARGE"
+    INVALID_TIMESTAMP = "INVALID_TIMESTAMP"
 
 
 class PropertyType(enum.StrEnum):
@@ -155,6 +156,9 @@ class IncomingEvent:
     platform: str
     properties: Mapping[str, PropertyValue]
     encoded_size: int
+    # Sent, but not a valid Timestamp (outside 0001-9999 or nanos outside a second):
+    # `client_time` is then None and the event is refused with INVALID_TIMESTAMP.
+    client_time_invalid: bool = False
 
 
 @dataclass(slots=True)

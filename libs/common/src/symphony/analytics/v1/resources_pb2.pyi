@@ -45,6 +45,7 @@ class RejectionReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REJECTION_REASON_EVENT_TOO_LARGE: _ClassVar[RejectionReason]
     REJECTION_REASON_RATE_LIMITED: _ClassVar[RejectionReason]
     REJECTION_REASON_BATCH_TOO_LARGE: _ClassVar[RejectionReason]
+    REJECTION_REASON_INVALID_TIMESTAMP: _ClassVar[RejectionReason]
 
 class Interval(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -84,6 +85,7 @@ REJECTION_REASON_TIMESTAMP_IN_FUTURE: RejectionReason
 REJECTION_REASON_EVENT_TOO_LARGE: RejectionReason
 REJECTION_REASON_RATE_LIMITED: RejectionReason
 REJECTION_REASON_BATCH_TOO_LARGE: RejectionReason
+REJECTION_REASON_INVALID_TIMESTAMP: RejectionReason
 INTERVAL_UNSPECIFIED: Interval
 INTERVAL_HOUR: Interval
 INTERVAL_DAY: Interval
