@@ -8,6 +8,7 @@ import json
 import uuid
 
 import grpc
+import psycopg
 import pytest
 from google.protobuf import duration_pb2, field_mask_pb2
 from google.rpc import error_details_pb2
@@ -719,6 +720,35 @@ async def test_snapshots_restore_and_reset_generation(client: Client) -> None:
         grpc.StatusCode.INVALID_ARGUMENT,
         "INVALID_DESCRIPTION",
     )
+
+
+async def test_expired_snapshots_are_never_listed_on_any_page(
+    client: Client, database_url: str
+) -> None:
+    made = []
+    for n in range(4):
+        response = await client.stub.CreateSnapshot(
+            A.CreateSnapshotRequest(snapshot=resources_pb2.Snapshot(description=f"s{n}")),
+            metadata=client.metadata,
+        )
+        made.append(response.uid)
+    expired = {made[1], made[3]}  # the newest and one further back
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        await conn.execute(
+            "UPDATE sync.snapshots SET expire_time = now() - interval '1 second'"
+            " WHERE user_id = %s AND uid = ANY(%s)",
+            (client.user, list(expired)),
+        )
+    listed, token = [], ""
+    while True:
+        page = await client.stub.ListSnapshots(
+            A.ListSnapshotsRequest(page_size=1, page_token=token), metadata=client.metadata
+        )
+        listed += [s.uid for s in page.snapshots]
+        token = page.next_page_token
+        if not token:
+            break
+    assert listed == [made[2], made[0]]
 
 
 # --------------------------------------------------------------------------- watch

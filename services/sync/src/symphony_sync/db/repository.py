@@ -340,6 +340,7 @@ _GET_SNAPSHOT = sql(f"SELECT {SNAPSHOT_COLUMNS} FROM {S}.snapshots WHERE user_id
 _LIST_SNAPSHOTS = sql(f"""
     SELECT {SNAPSHOT_COLUMNS} FROM {S}.snapshots
     WHERE user_id = :u AND (CAST(:t AS timestamptz) IS NULL OR (create_time, uid) < (CAST(:t AS timestamptz), :id))
+      AND (expire_time IS NULL OR expire_time > :now)
     ORDER BY create_time DESC, uid DESC LIMIT :lim
 """)
 _SNAPSHOT_ITEMS = sql(f"""
@@ -911,8 +912,9 @@ class SqlSyncRepository:
 
     @translated
     async def list_snapshots(
-        self, user_id: str, after: tuple[datetime, str] | None, limit: int
+        self, user_id: str, after: tuple[datetime, str] | None, limit: int, now: datetime
     ) -> list[Snapshot]:
+        """The user's unexpired snapshots, newest first, after `after`."""
         rows = await self.conn.execute(
             _LIST_SNAPSHOTS,
             {
@@ -920,6 +922,7 @@ class SqlSyncRepository:
                 "t": after[0] if after else None,
                 "id": after[1] if after else "",
                 "lim": limit,
+                "now": now,
             },
         )
         return [_snapshot(r) for r in rows]

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from symphony_common.context import Principal
 from symphony_common.errors import (
@@ -68,6 +68,8 @@ from symphony_sync.domain.models import (
 from symphony_sync.domain.ports import ChangeNotifier, SyncUnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+# Devices and snapshots: listed by (create_time, uid), newest first.
+_Created = TypeVar("_Created", Device, Snapshot)
 
 READ_SCOPE = "sync.read"
 WRITE_SCOPE = "sync.write"
@@ -1039,26 +1041,10 @@ class SyncService:
         user = authorize(principal, READ_SCOPE)
         size = page_size(page_size_requested, maximum=self.limits.max_page_size)
         query = {"u": user, "m": "devices"}
-        position = self.page_tokens.decode(page_token, query)
-        after = None
-        if position is not None:
-            try:
-                after = (datetime.fromisoformat(position["t"]), str(position["id"]))
-            except (KeyError, TypeError, ValueError):
-                raise invalid_field(
-                    "page_token", "is not a page token of this query", "INVALID_PAGE_TOKEN"
-                ) from None
+        after = self._created_after(page_token, query)
         async with self._uow() as uow:
             rows = await uow.repo.list_devices(user, after, size + 1)
-        token = ""
-        if len(rows) > size:
-            rows = rows[:size]
-            last = rows[-1]
-            assert last.create_time is not None
-            token = self.page_tokens.encode(
-                {"t": last.create_time.isoformat(), "id": last.uid}, query
-            )
-        return rows, token
+        return self._created_page(rows, size, query)
 
     async def update_device(
         self, principal: Principal, uid: str, patch: Device, fields: Sequence[str]
@@ -1162,32 +1148,36 @@ class SyncService:
         user = authorize(principal, READ_SCOPE)
         size = page_size(page_size_requested, maximum=self.limits.max_page_size)
         query = {"u": user, "m": "snapshots"}
-        position = self.page_tokens.decode(page_token, query)
-        after = None
-        if position is not None:
-            try:
-                after = (datetime.fromisoformat(position["t"]), str(position["id"]))
-            except (KeyError, TypeError, ValueError):
-                raise invalid_field(
-                    "page_token", "is not a page token of this query", "INVALID_PAGE_TOKEN"
-                ) from None
+        after = self._created_after(page_token, query)
         async with self._uow() as uow:
-            rows = await uow.repo.list_snapshots(user, after, size + 1)
-        now = self.clock()
-        rows = (
-            [r for r in rows if r.expire_time is None or r.expire_time > now]
-            if position is None
-            else rows
+            rows = await uow.repo.list_snapshots(user, after, size + 1, self.clock())
+        return self._created_page(rows, size, query)
+
+    def _created_after(self, page_token: str, query: dict[str, str]) -> tuple[datetime, str] | None:
+        """Where a page of a list ordered by (create_time, uid) continues; None: the first."""
+        position = self.page_tokens.decode(page_token, query)
+        if position is None:
+            return None
+        try:
+            return datetime.fromisoformat(position["t"]), str(position["id"])
+        except (KeyError, TypeError, ValueError):
+            raise invalid_field(
+                "page_token", "is not a page token of this query", "INVALID_PAGE_TOKEN"
+            ) from None
+
+    def _created_page(
+        self, rows: list[_Created], size: int, query: dict[str, str]
+    ) -> tuple[list[_Created], str]:
+        """A page of `size` from `rows` (read one more, to know if a page follows) and the
+        next page's token."""
+        if len(rows) <= size:
+            return rows, ""
+        rows = rows[:size]
+        last = rows[-1]
+        assert last.create_time is not None
+        return rows, self.page_tokens.encode(
+            {"t": last.create_time.isoformat(), "id": last.uid}, query
         )
-        token = ""
-        if len(rows) > size:
-            rows = rows[:size]
-            last = rows[-1]
-            assert last.create_time is not None
-            token = self.page_tokens.encode(
-                {"t": last.create_time.isoformat(), "id": last.uid}, query
-            )
-        return rows, token
 
     async def restore_snapshot(
         self,
