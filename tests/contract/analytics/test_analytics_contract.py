@@ -3,6 +3,8 @@ ErrorInfo in the analytics domain, the documented reason, and the matching detai
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import grpc
 import pytest
 from google.rpc import error_details_pb2
@@ -10,7 +12,8 @@ from grpc_status import rpc_status
 
 from symphony.analytics.v1 import analytics_internal_service_pb2 as ipb
 from symphony.analytics.v1 import analytics_service_pb2 as spb
-from tests.integration.analytics.support import make_event
+from symphony_common.tokens import SERVICE_TOKEN_HEADER, service_credential
+from tests.integration.analytics.support import SERVICE_TOKEN, make_event, ts
 
 
 def details(error: grpc.aio.AioRpcError) -> dict[str, object]:
@@ -147,3 +150,56 @@ async def test_rate_limited_calls_carry_retry_info(
         and "RetryInfo" in found
         and "QuotaFailure" in found
     )
+
+
+@pytest.mark.parametrize("caller", ["auth", "sync"])
+async def test_record_downloads_accepts_the_registry_only(
+    stub, internal_stub, service_metadata, registry_state, caller, clean
+) -> None:
+    registry_state.extensions[("callers", "check")] = {"1.0.0"}
+    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    request = ipb.RecordDownloadsRequest(
+        counts=[
+            ipb.DownloadCount(
+                outbox_id=7001,
+                namespace="callers",
+                extension="check",
+                version="1.0.0",
+                day=ts(day),
+                downloads=3,
+            )
+        ]
+    )
+    other = ((SERVICE_TOKEN_HEADER, service_credential(SERVICE_TOKEN, caller)),)
+    # Refused before the rows are looked at, so an invalid call is refused the same way.
+    for refused in (request, ipb.RecordDownloadsRequest()):
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await internal_stub.RecordDownloads(refused, metadata=other)
+        assert error.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        info = details(error.value)["ErrorInfo"]
+        assert info.reason == "SERVICE_NOT_ALLOWED" and info.domain == "analytics.symphony.dev"
+    # Nothing was written: the same row from the registry is new, and counted once.
+    recorded = await internal_stub.RecordDownloads(request, metadata=service_metadata)
+    assert (recorded.recorded_count, recorded.duplicate_count) == (1, 0)
+    stats = await stub.GetExtensionStats(
+        spb.GetExtensionStatsRequest(
+            namespace="callers", extension="check", start_time=ts(day - timedelta(days=1))
+        )
+    )
+    assert stats.totals.downloads == 3
+
+
+async def test_a_peer_presenting_the_bare_secret_is_let_through(
+    internal_stub, registry_state, clean
+) -> None:
+    """Rollout allowance: a registry not yet upgraded still presents the shared secret."""
+    registry_state.extensions[("callers", "old")] = {"1.0.0"}
+    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    row = ipb.DownloadCount(
+        outbox_id=7002, namespace="callers", extension="old", version="1.0.0", day=ts(day)
+    )
+    row.downloads = 1
+    recorded = await internal_stub.RecordDownloads(
+        ipb.RecordDownloadsRequest(counts=[row]), metadata=((SERVICE_TOKEN_HEADER, SERVICE_TOKEN),)
+    )
+    assert recorded.recorded_count == 1

@@ -16,6 +16,7 @@ from symphony_common.db import migrations
 from symphony_common.db.engine import create_engine
 from symphony_common.service import Overrides, RunningService
 from symphony_common.testing.tokens import TestSigner
+from symphony_common.tokens import service_credential
 from tests.integration.analytics.support import (
     SERVICE_TOKEN,
     RegistryState,
@@ -103,7 +104,8 @@ def internal_stub(
 
 @pytest.fixture
 def service_metadata() -> tuple[tuple[str, str], ...]:
-    return (("x-symphony-service-token", SERVICE_TOKEN),)
+    """The registry's credential: the only caller RecordDownloads accepts."""
+    return (("x-symphony-service-token", service_credential(SERVICE_TOKEN, "registry")),)
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
+import hmac
 import json
 import time
 import uuid
@@ -15,7 +17,12 @@ from cryptography.hazmat.primitives import serialization
 from symphony_common.context import Principal
 from symphony_common.errors import Unauthenticated
 from symphony_common.testing.tokens import TestSigner
-from symphony_common.tokens import AccessTokenVerifier, Authenticator, PatCache
+from symphony_common.tokens import (
+    AccessTokenVerifier,
+    Authenticator,
+    PatCache,
+    service_credential,
+)
 
 ISSUER = "https://symphony.dev"
 
@@ -218,6 +225,63 @@ async def test_internal_methods_require_service_credential() -> None:
     # An empty configured credential never matches an empty presented one.
     with pytest.raises(Unauthenticated):
         await Authenticator(service_token="")({"x-symphony-service-token": ""}, method)
+
+
+INTERNAL_METHOD = "/symphony.analytics.v1.AnalyticsInternalService/RecordDownloads"
+REGISTRY = service_credential("secret", "registry")
+MAC = REGISTRY.partition(".")[2]
+
+
+def registry_mac_under(secret: bytes) -> str:
+    return b64(hmac.new(secret, b"symphony-service-credential:registry", hashlib.sha256).digest())
+
+
+async def present(auth: Authenticator, credential: str) -> Principal:
+    return await auth({"x-symphony-service-token": credential}, INTERNAL_METHOD)
+
+
+async def test_service_credential_names_the_caller() -> None:
+    auth = Authenticator(service_token="secret")
+    # The documented format, so a service in another language can make one.
+    assert service_credential("secret", "registry") == "registry." + registry_mac_under(b"secret")
+    assert await present(auth, REGISTRY) == Principal(kind="service", service="registry")
+    assert (await present(auth, service_credential("secret", "auth"))).service == "auth"
+
+
+@pytest.mark.parametrize(
+    "presented",
+    [
+        # The MAC covers the name: the registry's MAC under another name is refused.
+        pytest.param(f"auth.{MAC}", id="other-name"),
+        pytest.param(f"gateway.{MAC}", id="unknown-name"),
+        pytest.param(f"Registry.{MAC}", id="name-case"),
+        pytest.param(f"registry.{MAC[:10]}{'B' if MAC[10] == 'A' else 'A'}{MAC[11:]}", id="mac"),
+        pytest.param(f"registry.{MAC[:-1]}", id="mac-cut"),
+        pytest.param(f"{REGISTRY}=", id="mac-padded"),
+        pytest.param(f"{REGISTRY}.registry", id="suffix"),
+        pytest.param("registry." + registry_mac_under(b"not-the-secret"), id="other-secret"),
+        pytest.param("registry.", id="no-mac"),
+        pytest.param("registry", id="name-only"),
+        pytest.param("", id="nothing"),
+    ],
+)
+async def test_forged_service_credentials_are_refused(presented: str) -> None:
+    with pytest.raises(Unauthenticated) as info:
+        await present(Authenticator(service_token="secret"), presented)
+    assert info.value.reason == "SERVICE_CREDENTIAL_REQUIRED"
+
+
+async def test_bare_secret_is_an_unnamed_service_during_rollout() -> None:
+    auth = Authenticator(service_token="secret")
+    assert await present(auth, "secret") == Principal(kind="service", service="")
+
+
+async def test_empty_secret_refuses_every_service_credential() -> None:
+    auth = Authenticator(service_token="")
+    assert service_credential("", "registry") == ""
+    for presented in ("", "registry." + registry_mac_under(b""), "registry."):
+        with pytest.raises(Unauthenticated):
+            await present(auth, presented)
 
 
 async def test_authorization_header_shapes() -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from symphony_common.tokens import service_credential
+
 DEFAULT_PORTS = {"auth": 50051, "registry": 50052, "sync": 50053, "analytics": 50054}
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/symphony"
 
@@ -33,7 +35,8 @@ class CommonSettings(BaseSettings):
     redis_url: str = shared("REDIS_URL", "redis://127.0.0.1:6379/0")  # type: ignore[assignment]
     # Log level of the JSON logs (DEBUG, INFO, WARNING, ERROR).
     log_level: str = shared("SYMPHONY_LOG_LEVEL", "INFO")  # type: ignore[assignment]
-    # The credential services present to each other's *InternalService RPCs.
+    # The shared secret from which each service derives the credential it presents to the
+    # others' *InternalService RPCs (its name, signed with the secret).
     service_token: str = shared("SYMPHONY_SERVICE_TOKEN", "")  # type: ignore[assignment]
     # Where peers and the gateway reach auth (host:port, or dns:///name:port for every pod).
     auth_address: str = peer_address("auth")  # type: ignore[assignment]
@@ -75,6 +78,11 @@ class ServiceSettings(CommonSettings):
     metrics_port: int = 0
     # Least time between two JWKS fetches caused by unknown key ids.
     jwks_cooldown_seconds: float = 60.0
+
+    @property
+    def service_credential(self) -> str:
+        """What this service presents on every peer's internal RPCs: its own name, signed."""
+        return service_credential(self.service_token, self.service_name)
 
     def effective_grpc_port(self) -> int:
         return self.grpc_port if self.grpc_port else DEFAULT_PORTS.get(self.service_name, 0)

@@ -31,13 +31,16 @@ def trace_id_of(traceparent: str) -> str:
 @dataclass(frozen=True)
 class Principal:
     """Who is calling. `kind` is one of: anonymous, user (access token), pat (personal access
-    token), service (another Symphony service holding the service credential)."""
+    token), service (another Symphony service holding a service credential)."""
 
     kind: str = "anonymous"
     user_id: str = ""
     session_id: str = ""
     scopes: frozenset[str] = field(default_factory=frozenset)
     token_id: str = ""
+    # For kind service: the calling service (`registry`, …), as its credential proves; "" for
+    # a peer presenting the bare shared secret (a rollout allowance, see `Authenticator`).
+    service: str = ""
 
     @property
     def is_authenticated(self) -> bool:

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -77,6 +77,9 @@ class ServiceDefinition(Generic[S]):
     # Methods whose handlers range-check the Timestamps and Durations of their requests
     # themselves; the interceptor's whole-request check (`grpc.wellformed`) skips them.
     checks_own_times: frozenset[str] = frozenset()
+    # Internal methods → the services allowed to call them; another named caller gets
+    # PERMISSION_DENIED (SERVICE_NOT_ALLOWED).
+    internal_callers: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def schema(self) -> str:
@@ -85,6 +88,11 @@ class ServiceDefinition(Generic[S]):
     @property
     def error_domain(self) -> str:
         return f"{self.name}.symphony.dev"
+
+
+def internal_callers(service: str, **methods: frozenset[str]) -> dict[str, frozenset[str]]:
+    """`ServiceDefinition.internal_callers` for the methods of `service` (its full name)."""
+    return {f"/{service}/{method}": callers for method, callers in methods.items()}
 
 
 @dataclass
@@ -118,6 +126,7 @@ async def start_service(
         wiring.authenticator,
         definition.name,
         checks_own_times=definition.checks_own_times,
+        internal_callers=definition.internal_callers,
     )
     runtime = create_server(
         settings,

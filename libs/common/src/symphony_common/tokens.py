@@ -5,12 +5,15 @@ known `kid`; `iss`, `aud`, `exp`/`nbf` (60 s leeway) and `typ` checked; no heade
 other keys (`jku`, `x5u`, `jwk`, `x5c`). An unknown `kid` triggers at most one JWKS fetch per
 cooldown. A token verified before is answered from a bounded cache until it expires.
 Personal access tokens (`symp_…`) are introspected by auth's internal RPC and cached ≤ 5 s.
+Service credentials (`<service>.<MAC>`) are derived from the one shared secret, so a service
+learns which peer is calling while operators still manage a single secret.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import hmac
 import json
 import math
@@ -32,6 +35,9 @@ ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - the JWT `typ` of access tokens (RFC
 PAT_PREFIX = "symp_"
 # The metadata header that carries the service credential on internal RPCs.
 SERVICE_TOKEN_HEADER = "x-symphony-service-token"  # noqa: S105 - a header name
+# Prefix of what a service credential's MAC signs, so the MAC means nothing anywhere else.
+SERVICE_CREDENTIAL_CONTEXT = "symphony-service-credential:"
+SERVICE_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
 MAX_TOKEN_BYTES = 8192
 LEEWAY_SECONDS = 60
 FORBIDDEN_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256", "crit"})
@@ -42,6 +48,18 @@ PatIntrospect = Callable[[str], Awaitable[Principal]]
 
 def invalid_token(why: str = "the access token is invalid or expired") -> Unauthenticated:
     return Unauthenticated("INVALID_TOKEN", why)
+
+
+def service_credential(secret: str, service: str) -> str:
+    """What `service` presents on its peers' internal RPCs: its name and an HMAC-SHA256 of the
+    name under the shared secret, `<service>.<base64url, no padding>`. Empty without a secret
+    (nothing to present)."""
+    if not secret:
+        return ""
+    mac = hmac.new(
+        secret.encode(), (SERVICE_CREDENTIAL_CONTEXT + service).encode(), hashlib.sha256
+    ).digest()
+    return f"{service}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
 
 
 def audience_of(service: str) -> str:
@@ -241,8 +259,9 @@ class PatCache:
 
 
 class Authenticator:
-    """Turns call metadata into a `Principal`. `*InternalService` methods require the service
-    credential; other methods accept anonymous calls and leave authorization to the domain."""
+    """Turns call metadata into a `Principal`. `*InternalService` methods require a service
+    credential (see `service_credential`) and the principal names the calling service; other
+    methods accept anonymous calls and leave authorization to the domain."""
 
     def __init__(
         self,
@@ -251,19 +270,14 @@ class Authenticator:
         access_tokens: AccessTokenVerifier | None = None,
         personal_tokens: PatCache | None = None,
     ) -> None:
-        self._service_token = service_token.encode()
+        self._service_token = service_token
         self.access_tokens = access_tokens
         self.personal_tokens = personal_tokens
 
     async def __call__(self, metadata: dict[str, str], method: str) -> Principal:
         service = method.rsplit("/", 2)[-2] if method.count("/") >= 2 else ""
         if service.endswith("InternalService"):
-            presented = metadata.get(SERVICE_TOKEN_HEADER, "").encode()
-            if not self._service_token or not hmac.compare_digest(presented, self._service_token):
-                raise Unauthenticated(
-                    "SERVICE_CREDENTIAL_REQUIRED", "internal methods require a service credential"
-                )
-            return Principal(kind="service")
+            return self._calling_service(metadata.get(SERVICE_TOKEN_HEADER, ""))
         authorization = metadata.get("authorization", "")
         if not authorization:
             return ANONYMOUS
@@ -278,3 +292,18 @@ class Authenticator:
         if self.access_tokens is None:
             raise invalid_token("access tokens are not accepted here yet")
         return await self.access_tokens.verify(token)
+
+    def _calling_service(self, presented: str) -> Principal:
+        if self._service_token:
+            name = presented.partition(".")[0]
+            if SERVICE_NAME.fullmatch(name) and hmac.compare_digest(
+                presented.encode(), service_credential(self._service_token, name).encode()
+            ):
+                return Principal(kind="service", service=name)
+            # Rollout allowance: a peer not yet upgraded presents the bare shared secret. It is
+            # a service, but not a named one, so per-caller checks refuse it.
+            if hmac.compare_digest(presented.encode(), self._service_token.encode()):
+                return Principal(kind="service")
+        raise Unauthenticated(
+            "SERVICE_CREDENTIAL_REQUIRED", "internal methods require a service credential"
+        )

@@ -34,7 +34,7 @@ from symphony_common.errors import DomainError
 from symphony_common.grpc.client import open_channel
 from symphony_common.peers import make_authenticator
 from symphony_common.redis import create_redis
-from symphony_common.service import Overrides, ServiceDefinition, Wiring
+from symphony_common.service import Overrides, ServiceDefinition, Wiring, internal_callers
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ async def build(settings: AnalyticsSettings, overrides: Overrides) -> Wiring:
     )
     registry = overrides.extra.get("registry")
     if registry is None:
-        channel = open_channel(settings.registry_address, service_token=settings.service_token)
+        channel = open_channel(settings.registry_address, service_token=settings.service_credential)
         registry = GrpcRegistryDirectory(channel)
         closers.append(lambda: channel.close(None))
     service = make_service(
@@ -195,5 +195,8 @@ DEFINITION = ServiceDefinition(
             "/symphony.analytics.v1.AnalyticsService/BatchIngestEvents",
             "/symphony.analytics.v1.AnalyticsService/StreamIngestEvents",
         }
+    ),
+    internal_callers=internal_callers(
+        "symphony.analytics.v1.AnalyticsInternalService", RecordDownloads=frozenset({"registry"})
     ),
 )

@@ -38,7 +38,7 @@ from symphony_common.context import Principal
 from symphony_common.db.engine import create_engine, database_ready
 from symphony_common.peers import make_authenticator
 from symphony_common.redis import create_redis
-from symphony_common.service import Overrides, ServiceDefinition, Wiring
+from symphony_common.service import Overrides, ServiceDefinition, Wiring, internal_callers
 from symphony_common.tokens import invalid_token
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ async def build(settings: AuthSettings, overrides: Overrides) -> Wiring:
     peers = overrides.extra.get("peers")
     if peers is None:
         peers = GrpcPeerNotifier(
-            settings.sync_address, settings.registry_address, settings.service_token
+            settings.sync_address, settings.registry_address, settings.service_credential
         )
         closers.append(peers.close)
     mailer = overrides.extra.get("mailer") or make_mailer(settings.smtp_url, settings.smtp_from)
@@ -206,9 +206,22 @@ async def build(settings: AuthSettings, overrides: Overrides) -> Wiring:
     return wiring
 
 
+# Who may ask about users and organizations: the services that show publishers' data.
+PUBLISHING_PEERS = frozenset({"registry", "analytics"})
+
 DEFINITION = ServiceDefinition(
     name="auth",
     settings_class=AuthSettings,
     migrations_dir=Path(__file__).parent / "migrations",
     build=build,
+    internal_callers=internal_callers(
+        "symphony.auth.v1.AuthInternalService",
+        IntrospectToken=frozenset({"registry", "sync", "analytics"}),
+        GetUser=PUBLISHING_PEERS,
+        BatchGetUsers=PUBLISHING_PEERS,
+        BatchGetOrganizations=PUBLISHING_PEERS,
+        ListUserOrganizations=PUBLISHING_PEERS,
+        GetOrganizationMembership=PUBLISHING_PEERS,
+        RevokeLeakedToken=frozenset({"registry"}),
+    ),
 )

@@ -21,7 +21,7 @@ from symphony_common.db.engine import create_engine, database_ready
 from symphony_common.grpc.client import open_channel
 from symphony_common.peers import make_authenticator
 from symphony_common.redis import create_redis
-from symphony_common.service import Overrides, ServiceDefinition, Wiring
+from symphony_common.service import Overrides, ServiceDefinition, Wiring, internal_callers
 from symphony_registry.adapters.cache import RedisCache
 from symphony_registry.adapters.peers import GrpcAnalyticsClient, GrpcAuthClient
 from symphony_registry.api.servicer import RegistryInternalServicer, RegistryServicer
@@ -81,12 +81,14 @@ async def build(settings: RegistrySettings, overrides: Overrides) -> Wiring:
     admin_users = [u.strip() for u in settings.admin_users.split(",") if u.strip()]
     auth = overrides.extra.get("auth")
     if auth is None:
-        channel = open_channel(settings.auth_address, service_token=settings.service_token)
+        channel = open_channel(settings.auth_address, service_token=settings.service_credential)
         channels.append(channel)
         auth = GrpcAuthClient(channel, admin_users=admin_users)
     analytics = overrides.extra.get("analytics")
     if analytics is None:
-        channel = open_channel(settings.analytics_address, service_token=settings.service_token)
+        channel = open_channel(
+            settings.analytics_address, service_token=settings.service_credential
+        )
         channels.append(channel)
         analytics = GrpcAnalyticsClient(channel)
     blobs = overrides.extra.get("blobs")
@@ -227,4 +229,10 @@ DEFINITION = ServiceDefinition(
     settings_class=RegistrySettings,
     migrations_dir=Path(__file__).parent / "migrations",
     build=build,
+    internal_callers=internal_callers(
+        "symphony.registry.v1.RegistryInternalService",
+        DeleteUserData=frozenset({"auth"}),
+        GetNamespaceAccess=frozenset({"analytics"}),
+        ListUserNamespaces=frozenset({"analytics"}),
+    ),
 )

@@ -20,7 +20,7 @@ from symphony.sync.v1 import (
 from symphony_common.db.driver import create_pool, open_pool, pool_ready
 from symphony_common.pagination import PageTokenCodec
 from symphony_common.peers import make_authenticator
-from symphony_common.service import Overrides, ServiceDefinition, Wiring
+from symphony_common.service import Overrides, ServiceDefinition, Wiring, internal_callers
 from symphony_sync.api.servicer import SyncInternalServicer, SyncServicer
 from symphony_sync.config import SyncSettings
 from symphony_sync.db.unit_of_work import SqlSyncUnitOfWork
@@ -115,4 +115,7 @@ DEFINITION = ServiceDefinition(
     settings_class=SyncSettings,
     migrations_dir=Path(__file__).parent / "migrations",
     build=build,
+    internal_callers=internal_callers(
+        "symphony.sync.v1.SyncInternalService", DeleteUserData=frozenset({"auth"})
+    ),
 )

@@ -96,7 +96,9 @@ def open_channel(
     max_message_bytes: int = 4 * 1024 * 1024,
     extra_interceptors: list[Any] | None = None,
 ) -> grpc.aio.Channel:
-    """A channel to a peer service. Stubs made on it inherit deadlines and retries."""
+    """A channel to a peer service. Stubs made on it inherit deadlines and retries, and send
+    `service_token` as the service credential: a service passes its own
+    (`ServiceSettings.service_credential`), so the peer knows who is calling."""
     options = [
         ("grpc.service_config", retry_service_config()),
         ("grpc.enable_retries", 1),

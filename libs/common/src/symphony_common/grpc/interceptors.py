@@ -9,7 +9,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import grpc
@@ -24,7 +24,7 @@ from symphony_common.context import (
     request_id_var,
     traceparent_var,
 )
-from symphony_common.errors import DomainError, InvalidArgument, Unavailable
+from symphony_common.errors import DomainError, InvalidArgument, PermissionDenied, Unavailable
 from symphony_common.grpc import wellformed
 from symphony_common.grpc.status import (
     domain_error_status,
@@ -77,11 +77,13 @@ class ServiceInterceptor:
         service: str,
         *,
         checks_own_times: frozenset[str] = frozenset(),
+        internal_callers: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         self.domain = domain
         self.authenticate = authenticate
         self.service = service
         self.checks_own_times = checks_own_times
+        self.internal_callers = internal_callers or {}
 
     def wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         """The same steps around each of the four handler kinds: the request side (one message
@@ -151,7 +153,16 @@ class ServiceInterceptor:
         request_id_var.set(request_id)
         traceparent_var.set(metadata.get("traceparent", "")[:128])
         context.set_trailing_metadata((("x-request-id", request_id),))
-        principal_var.set(await self.authenticate(metadata, method))
+        principal = await self.authenticate(metadata, method)
+        allowed = self.internal_callers.get(method)
+        # An unnamed service (the bare shared secret, a peer not yet upgraded) is let through:
+        # it holds the secret every credential is made from.
+        if allowed is not None and principal.service and principal.service not in allowed:
+            raise PermissionDenied(
+                "SERVICE_NOT_ALLOWED",
+                f"the {principal.service} service may not call {method.rsplit('/', 1)[-1]}",
+            )
+        principal_var.set(principal)
 
     async def _fail(
         self, exc: BaseException, context: grpc.aio.ServicerContext, method: str

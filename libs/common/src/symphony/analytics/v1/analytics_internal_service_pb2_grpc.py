@@ -59,7 +59,7 @@ class AnalyticsInternalServiceServicer:
         registry may delete the rows from its outbox.
 
         Errors: `UNAUTHENTICATED (SERVICE_CREDENTIAL_REQUIRED)`,
-        `PERMISSION_DENIED (CALLER_NOT_ALLOWED)` (the credential is not the registry's),
+        `PERMISSION_DENIED (SERVICE_NOT_ALLOWED)` (the credential names another service),
         `INVALID_ARGUMENT (BATCH_EMPTY)`, `INVALID_ARGUMENT (BATCH_TOO_LARGE)` (over 1000 rows),
         `INVALID_ARGUMENT (INVALID_DOWNLOAD_COUNT)` (a row with a missing field, a day that is
         not a UTC midnight or is in the future, or a count below 1),

@@ -29,7 +29,7 @@ if _version_not_supported:
 class AuthInternalServiceStub:
     """Service-to-service RPCs of auth for registry, sync and analytics. The gateway never routes
     them (no http rules). Every RPC requires a service credential and returns
-    UNAUTHENTICATED (SERVICE_CREDENTIAL_REQUIRED, SERVICE_CREDENTIAL_INVALID) without one and
+    UNAUTHENTICATED (SERVICE_CREDENTIAL_REQUIRED) without a valid one and
     PERMISSION_DENIED (SERVICE_NOT_ALLOWED) for a service not allowed to call it; every RPC
     may also return UNAVAILABLE (DATABASE_UNAVAILABLE) and INTERNAL (INTERNAL). Callers retry
     on UNAVAILABLE only.
@@ -81,7 +81,7 @@ class AuthInternalServiceStub:
 class AuthInternalServiceServicer:
     """Service-to-service RPCs of auth for registry, sync and analytics. The gateway never routes
     them (no http rules). Every RPC requires a service credential and returns
-    UNAUTHENTICATED (SERVICE_CREDENTIAL_REQUIRED, SERVICE_CREDENTIAL_INVALID) without one and
+    UNAUTHENTICATED (SERVICE_CREDENTIAL_REQUIRED) without a valid one and
     PERMISSION_DENIED (SERVICE_NOT_ALLOWED) for a service not allowed to call it; every RPC
     may also return UNAVAILABLE (DATABASE_UNAVAILABLE) and INTERNAL (INTERNAL). Callers retry
     on UNAVAILABLE only.
@@ -210,7 +210,7 @@ def add_AuthInternalServiceServicer_to_server(servicer, server):
 class AuthInternalService:
     """Service-to-service RPCs of auth for registry, sync and analytics. The gateway never routes
     them (no http rules). Every RPC requires a service credential and returns
-    UNAUTHENTICATED (SERVICE_CREDENTIAL_REQUIRED, SERVICE_CREDENTIAL_INVALID) without one and
+    UNAUTHENTICATED (SERVICE_CREDENTIAL_REQUIRED) without a valid one and
     PERMISSION_DENIED (SERVICE_NOT_ALLOWED) for a service not allowed to call it; every RPC
     may also return UNAVAILABLE (DATABASE_UNAVAILABLE) and INTERNAL (INTERNAL). Callers retry
     on UNAVAILABLE only.

@@ -27,8 +27,9 @@ if _version_not_supported:
 
 class SyncInternalServiceStub:
     """Service-to-service RPCs of sync. Never routed by the gateway (no http rules); every call
-    requires the service credential, else UNAUTHENTICATED (UNAUTHENTICATED) or
-    PERMISSION_DENIED (SERVICE_CREDENTIAL_REQUIRED) for a user token. Error domain:
+    requires a service credential, else UNAUTHENTICATED (SERVICE_CREDENTIAL_REQUIRED) (a user
+    token is no service credential), or PERMISSION_DENIED (SERVICE_NOT_ALLOWED) for a service
+    not allowed to call it. Error domain:
     `sync.symphony.dev`. Also possible on every RPC: UNAVAILABLE (DATABASE_UNAVAILABLE) with
     `RetryInfo`, INTERNAL (INTERNAL).
     """
@@ -48,8 +49,9 @@ class SyncInternalServiceStub:
 
 class SyncInternalServiceServicer:
     """Service-to-service RPCs of sync. Never routed by the gateway (no http rules); every call
-    requires the service credential, else UNAUTHENTICATED (UNAUTHENTICATED) or
-    PERMISSION_DENIED (SERVICE_CREDENTIAL_REQUIRED) for a user token. Error domain:
+    requires a service credential, else UNAUTHENTICATED (SERVICE_CREDENTIAL_REQUIRED) (a user
+    token is no service credential), or PERMISSION_DENIED (SERVICE_NOT_ALLOWED) for a service
+    not allowed to call it. Error domain:
     `sync.symphony.dev`. Also possible on every RPC: UNAVAILABLE (DATABASE_UNAVAILABLE) with
     `RetryInfo`, INTERNAL (INTERNAL).
     """
@@ -83,8 +85,9 @@ def add_SyncInternalServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class SyncInternalService:
     """Service-to-service RPCs of sync. Never routed by the gateway (no http rules); every call
-    requires the service credential, else UNAUTHENTICATED (UNAUTHENTICATED) or
-    PERMISSION_DENIED (SERVICE_CREDENTIAL_REQUIRED) for a user token. Error domain:
+    requires a service credential, else UNAUTHENTICATED (SERVICE_CREDENTIAL_REQUIRED) (a user
+    token is no service credential), or PERMISSION_DENIED (SERVICE_NOT_ALLOWED) for a service
+    not allowed to call it. Error domain:
     `sync.symphony.dev`. Also possible on every RPC: UNAVAILABLE (DATABASE_UNAVAILABLE) with
     `RetryInfo`, INTERNAL (INTERNAL).
     """
