@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -90,6 +91,33 @@ class User:
     version: int
     identity_providers: list[str] = field(default_factory=list)
     administrator: bool = False
+
+    @classmethod
+    def new(
+        cls,
+        *,
+        email: str | None,
+        email_verified: bool,
+        display_name: str,
+        password_hash: str | None,
+        now: datetime,
+    ) -> User:
+        """A new active account; a password sets its change time (OIDC-only accounts have
+        none)."""
+        return cls(
+            id=str(uuid.uuid4()),
+            email=email,
+            email_verified=email_verified,
+            display_name=display_name,
+            password_hash=password_hash,
+            state=UserState.ACTIVE,
+            lock_expire_time=None,
+            password_change_time=now if password_hash is not None else None,
+            create_time=now,
+            update_time=now,
+            delete_time=None,
+            version=1,
+        )
 
     @property
     def etag(self) -> str:

@@ -475,19 +475,12 @@ class AuthService:
                     "If it was you, sign in or reset your password.\n",
                 )
             else:
-                user = User(
-                    id=str(uuid.uuid4()),
+                user = User.new(
                     email=email,
                     email_verified=False,
                     display_name=name,
                     password_hash=password_hash,
-                    state=UserState.ACTIVE,
-                    lock_expire_time=None,
-                    password_change_time=now,
-                    create_time=now,
-                    update_time=now,
-                    delete_time=None,
-                    version=1,
+                    now=now,
                 )
                 await uow.repo.insert_user(user)
                 await self._audit(
@@ -1280,19 +1273,12 @@ class AuthService:
                         str(claims.get("name") or (email or "user").split("@")[0]).strip()[:100]
                         or "user"
                     )
-                    user = User(
-                        id=str(uuid.uuid4()),
+                    user = User.new(
                         email=email,
                         email_verified=bool(email and verified),
                         display_name=name,
                         password_hash=None,
-                        state=UserState.ACTIVE,
-                        lock_expire_time=None,
-                        password_change_time=None,
-                        create_time=now,
-                        update_time=now,
-                        delete_time=None,
-                        version=1,
+                        now=now,
                     )
                     await uow.repo.insert_user(user)
                     await self._audit(
