@@ -12,7 +12,7 @@ service's rate limits are raised for the run (the limiter still runs: one Redis 
     identical rows, pre-encoded as COPY text, COPYed in the same batches of 500 (one
     transaction each, same concurrency, one connection per in-flight batch) into a copy of the
     events table layout (daily RANGE partitions, no index). Ratio = service / bare events per
-    second; target ≥ 0.4. Diagnostics in the notes: the service's statement run bare, and the
+    second; target ≥ 0.4. Diagnostics in the notes: the service's store path run bare, and the
     lower bound of any ingest with a durable per-event dedupe (the rows COPYed and their ids
     COPYed into a copy of the dedupe table, one transaction), with how busy the machine was.
 (b) Query: SYMPHONY_BENCH_EVENTS (default 10M) raw events over the 30 days before today,
@@ -276,22 +276,50 @@ def _stored_events(batch: data.Batch) -> list[Any]:
 
 
 def sql_pipeline_rate(database_url: str, batches: list[data.Batch]) -> tuple[float, float]:
-    """Diagnostic: the service's own ingest statement (rows as one JSON parameter → dedupe +
-    insert + rollup deltas + counter; repository.py) run bare with psycopg on the same rows and
-    concurrency, i.e. the service without gRPC, validation and its Python. The rollups
-    themselves are folded in the background, outside the ingest transaction, as in the service;
-    the statement runs alone in autocommit (its own transaction), as the service runs a batch
-    without rejections."""
+    """Diagnostic: the service's own store path run bare, i.e. the service without gRPC,
+    validation and row encoding (`staging_rows`, done before timing): per batch one
+    `SqlIngestUnitOfWork` on a psycopg pool, a single-statement unit as the service runs a
+    batch without rejections, and `SqlEventRepository.store_rows` (repository.py: the
+    plain-insert statement for new ids, the deduping one when a batch meets a known id); same
+    rows and concurrency as the other sides. The rollups themselves are folded in the
+    background, outside the ingest transaction, as in the service. Returns (events/s, this
+    process's CPU share of one core)."""
     from symphony_analytics.db import repository as repo
+    from symphony_analytics.db.unit_of_work import SqlIngestUnitOfWork
+    from symphony_common.db.driver import create_pool
 
-    store = repo.STORE_EVENTS.query  # already in psycopg's %(name)s form
-    rows = [repo.staging_rows(_stored_events(b)) for b in batches]  # before timing
+    work = [(repo.staging_rows(e), len(e)) for e in map(_stored_events, batches)]
     bucket = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
-    def step(n: int, conn: psycopg.Connection, batch: Any) -> None:
-        conn.execute(store, {"rows": batch, "bucket": bucket, "shard": n, "extra_duplicates": 0})
+    async def drain() -> tuple[float, float]:
+        pool = create_pool(
+            database_url,
+            application_name="bench-analytics-sql",
+            pool_size=INGEST_CONCURRENCY,
+            max_overflow=0,
+            pool_timeout=30,
+        )
+        await pool.open(wait=True)
+        queue = list(reversed(work))
 
-    wall, cpu, _ = _drain(database_url, rows, step, autocommit=True)
+        async def worker() -> None:
+            while queue:
+                rows, count = queue.pop()
+                async with SqlIngestUnitOfWork(pool, single_statement=True) as uow:
+                    result = await uow.events.store_rows(rows, count, bucket, 0)
+                    await uow.commit()
+                if result.accepted != count:
+                    raise RuntimeError(f"the store path accepted {result.accepted} of {count}")
+
+        try:
+            cpu, wall = time.process_time(), time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(INGEST_CONCURRENCY)))
+            wall = time.perf_counter() - wall
+            return wall, (time.process_time() - cpu) / wall
+        finally:
+            await pool.close()
+
+    wall, cpu = asyncio.run(drain())
     return sum(b.events for b in batches) / wall, cpu
 
 
@@ -329,7 +357,8 @@ def measure_ingest(ctx: BenchContext, proc: subprocess.Popen[bytes], address: st
         notes.append("GENERATOR SATURATED: ratio not meaningful")
     sql_only = statistics.median(pipeline)
     notes.append(
-        f"the service's ingest SQL run bare (no Python/gRPC): {sql_only:,.0f} events/s ="
+        f"the service's ingest SQL run bare (its store path, no gRPC/validation/encoding):"
+        f" {sql_only:,.0f} events/s ="
         f" {sql_only / theirs:.2f}× COPY; service = {ours / sql_only:.2f}× its own SQL"
     )
     least = statistics.median(rate for rate, _ in bound)

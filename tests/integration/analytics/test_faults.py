@@ -147,6 +147,7 @@ def make_buffer(tmp: Path, address: str) -> AnalyticsBuffer:
         editor_version="1.2.3",
         platform="linux-x64",
         batch_events=BATCH,
+        max_pending=EVENTS,  # the nightly tier sends more than the default bound holds
     )
 
 

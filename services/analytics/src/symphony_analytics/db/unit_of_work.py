@@ -29,4 +29,4 @@ class SqlIngestUnitOfWork(PoolUnitOfWork):
     events: SqlEventRepository
 
     def _open(self, conn: Connection) -> None:
-        self.events = SqlEventRepository(conn)
+        self.events = SqlEventRepository(conn, autocommit=self.single_statement)
