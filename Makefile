@@ -35,19 +35,27 @@ $(STAMP): requirements/bootstrap.txt requirements/dev.txt pyproject.toml $(addsu
 	$(UV) pip install --python $(PY) --no-deps $(addprefix -e ,$(WORKSPACE))
 	touch $@
 
+# The analytics ingest fast path, a C extension built in place (the editable install imports
+# it from the source tree). Without a C compiler the service runs on its Python path, slower;
+# SYMPHONY_REQUIRE_NATIVE=1 (CI) makes that an error.
+NATIVE_SRC := services/analytics/src/symphony_analytics/_fastingest.c
+NATIVE := $(NATIVE_SRC:.c=.so)
+$(NATIVE): $(NATIVE_SRC) | $(STAMP)
+	@$(PY) scripts/build_native.py $< $@
+
 .PHONY: install
-install: $(STAMP) ## Create .venv and install the pinned dependencies and the workspace
+install: $(STAMP) $(NATIVE) ## Create .venv and install the pinned dependencies and the workspace
 
 .PHONY: run
-run: $(STAMP) ## Run every service and the gateway locally (Ctrl-C stops all)
+run: $(STAMP) $(NATIVE) ## Run every service and the gateway locally (Ctrl-C stops all)
 	$(DEVSTACK) run
 
 .PHONY: test
-test: $(STAMP) ## Run the whole test suite (unit, contract, integration, e2e)
+test: $(STAMP) $(NATIVE) ## Run the whole test suite (unit, contract, integration, e2e)
 	$(DEVSTACK) test -- $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 .PHONY: test-fast
-test-fast: $(STAMP) ## Run the tests that start no service processes (not e2e)
+test-fast: $(STAMP) $(NATIVE) ## Run the tests that start no service processes (not e2e)
 	$(DEVSTACK) test -- $(PYTEST_XDIST) -m "not e2e" $(PYTEST_ARGS)
 
 .PHONY: lint
@@ -83,7 +91,7 @@ migrate: $(STAMP) ## Migrate every service's schema (DATABASE_URL or the private
 	$(DEVSTACK) migrate
 
 .PHONY: bench
-bench: $(STAMP) ## Run the benchmarks (BENCH_ARGS picks scenarios); prints the table, writes bench/results/*.json
+bench: $(STAMP) $(NATIVE) ## Run the benchmarks (BENCH_ARGS picks scenarios); prints the table, writes bench/results/*.json
 	@command -v h2load >/dev/null || { echo "installing the load generator (nghttp2-client)"; apt-get install -y -qq nghttp2-client >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nghttp2-client; }; }
 	$(DEVSTACK) exec -- $(PY) -m bench $(BENCH_ARGS)
 

@@ -1,11 +1,12 @@
 """IN-4: coverage-guided fuzzing (atheris, libFuzzer) of the code that parses client bytes: the
 registry's VSIX validator, its manifest parsers and SemVer/range parser, the shared token
-verification, and the sync service's Push decoding. The harnesses, their input formats, seeds
-and dictionaries are in `tests/fuzz/atheris/` (see its README).
+verification, the sync service's Push decoding and the analytics ingest fast path (C). The
+harnesses, their input formats, seeds and dictionaries are in `tests/fuzz/atheris/` (see its
+README).
 
 Each harness runs as a process of its own on a temporary copy of its committed corpus, with
 `-timeout=1` (an input running over 1 s fails) and `-rss_limit_mb=512`. Pass: exit status 0
-and no crash-/timeout-/oom-/leak- file. Budget per harness: 20 s (5 harnesses: ~2 CPU-minutes
+and no crash-/timeout-/oom-/leak- file. Budget per harness: 20 s (6 harnesses: ~2 CPU-minutes
 of `make test`), 60 s with `SYMPHONY_TEST_TIER=nightly`, or `SYMPHONY_FUZZ_IN4_SECONDS`.
 `SYMPHONY_FUZZ_IN4_KEEP_CORPUS=1` merges what a clean run found into the committed corpus
 (`-merge=1`: only inputs that add coverage). Every committed crash input
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.slow
 
 HERE = Path(__file__).resolve().parent / "atheris"
 ROOT = HERE.parents[2]
-HARNESSES = ("vsix", "manifest", "semver", "tokens", "sync_push")
+HARNESSES = ("vsix", "manifest", "semver", "tokens", "sync_push", "fastingest")
 SECONDS = int(os.environ.get("SYMPHONY_FUZZ_IN4_SECONDS") or (60 if nightly() else 20))
 LIMITS = ("-timeout=1", "-rss_limit_mb=512")
 CRASH_FILES = sorted(HERE.glob("crashes/*/*"))

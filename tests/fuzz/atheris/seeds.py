@@ -143,12 +143,61 @@ def sync_push_seeds() -> dict[str, bytes]:
     return {"mixed": mixed.SerializeToString(), "merging": merging.SerializeToString()}
 
 
+def fastingest_seeds() -> dict[str, bytes]:
+    """Batches received at fuzz_fastingest.py's NOW: every event valid, and some not."""
+    from datetime import UTC, datetime, timedelta
+
+    from google.protobuf import struct_pb2
+
+    from symphony.analytics.v1 import analytics_service_pb2, resources_pb2
+
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+
+    def event(n: int, name: str, **properties: object) -> resources_pb2.Event:
+        out = resources_pb2.Event(
+            event_id=f"7d444840-9dc0-41d1-b245-5ffdce74fa{n:02x}",
+            name=name,
+            install_id="0b7e1f4c-2f7a-4c55-9a43-41e5c0c7d8a1",
+            session_id="5f0d8f43-58c9-4bd7-8a24-3c3a6b1e9c2e",
+            editor_version="1.4.0-beta.2",
+            platform="linux-x64",
+        )
+        out.client_time.FromDatetime(now - timedelta(minutes=n, microseconds=n))
+        for key, value in properties.items():
+            v = struct_pb2.Value()
+            if isinstance(value, bool):
+                v.bool_value = value
+            elif isinstance(value, int | float):
+                v.number_value = value
+            else:
+                v.string_value = str(value)
+            out.properties[key].CopyFrom(v)
+        return out
+
+    valid = [
+        event(1, "file_opened", language="python"),
+        event(2, "command_executed", command="editor.action.format", source="palette"),
+        event(3, "editor_started", first_run=True, window_count=2, startup_ms=812.5),
+        event(4, "extension_installed", extension="Acme.Linter", extension_version="1.2.0"),
+        event(5, "search_performed", result_count=17, regex=False),
+    ]
+    sent = analytics_service_pb2.BatchIngestEventsRequest(events=valid)
+    sent.sent_time.FromDatetime(now + timedelta(days=2))
+    mixed = [*valid, event(6, "file_opened", language="Has Spaces"), event(1, "editor_closed")]
+    return {
+        "valid": analytics_service_pb2.BatchIngestEventsRequest(events=valid).SerializeToString(),
+        "sent-time": sent.SerializeToString(),
+        "mixed": analytics_service_pb2.BatchIngestEventsRequest(events=mixed).SerializeToString(),
+    }
+
+
 SEEDS = {
     "vsix": vsix_seeds,
     "manifest": manifest_seeds,
     "semver": semver_seeds,
     "tokens": token_seeds,
     "sync_push": sync_push_seeds,
+    "fastingest": fastingest_seeds,
 }
 
 

@@ -80,6 +80,9 @@ class ServiceDefinition(Generic[S]):
     # Internal methods → the services allowed to call them; another named caller gets
     # PERMISSION_DENIED (SERVICE_NOT_ALLOWED).
     internal_callers: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # Methods whose handlers receive the request's bytes and decode them themselves (with
+    # `grpc.interceptors.decode_request`), e.g. to parse a hot request in one native pass.
+    raw_requests: frozenset[str] = frozenset()
 
     @property
     def schema(self) -> str:
@@ -127,6 +130,7 @@ async def start_service(
         definition.name,
         checks_own_times=definition.checks_own_times,
         internal_callers=definition.internal_callers,
+        raw_requests=definition.raw_requests,
     )
     runtime = create_server(
         settings,

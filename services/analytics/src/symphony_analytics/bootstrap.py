@@ -19,6 +19,7 @@ from symphony.analytics.v1 import (
     analytics_service_pb2,
     analytics_service_pb2_grpc,
 )
+from symphony_analytics.adapters.fast_ingest import native_encoder
 from symphony_analytics.adapters.rate_limit import LocalRateLimiter, RedisRateLimiter
 from symphony_analytics.adapters.registry import GrpcRegistryDirectory
 from symphony_analytics.api.servicer import AnalyticsInternalServicer, AnalyticsServicer
@@ -84,6 +85,7 @@ def make_service(
         maintenance=SqlMaintenance(engine),
         policy=policy,
         ingest_uow=ingest,
+        encoder=native_encoder(settings.native_ingest),
         **extra,
     )
 
@@ -196,6 +198,7 @@ DEFINITION = ServiceDefinition(
             "/symphony.analytics.v1.AnalyticsService/StreamIngestEvents",
         }
     ),
+    raw_requests=frozenset({"/symphony.analytics.v1.AnalyticsService/BatchIngestEvents"}),
     internal_callers=internal_callers(
         "symphony.analytics.v1.AnalyticsInternalService", RecordDownloads=frozenset({"registry"})
     ),

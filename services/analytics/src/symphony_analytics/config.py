@@ -28,6 +28,10 @@ class AnalyticsSettings(ServiceSettings):
     max_concurrent_ingest: int = 8
     # How long ingest waits for a database connection before UNAVAILABLE.
     overload_wait_seconds: float = 5.0
+    # Batches of valid events go to the database in one native pass (the `_fastingest`
+    # extension that `make install` builds); off, or not built: every event is validated in
+    # Python. The answers are the same either way.
+    native_ingest: bool = True
     # Most events in one ingest stream.
     max_stream_events: int = 50_000
     # An ingest stream idle this long is closed.

@@ -78,11 +78,13 @@ class ServiceInterceptor:
         *,
         checks_own_times: frozenset[str] = frozenset(),
         internal_callers: Mapping[str, frozenset[str]] | None = None,
+        raw_requests: frozenset[str] = frozenset(),
     ) -> None:
         self.domain = domain
         self.authenticate = authenticate
         self.service = service
         self.checks_own_times = checks_own_times
+        self.raw_requests = raw_requests
         self.internal_callers = internal_callers or {}
 
     def wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
@@ -93,7 +95,10 @@ class ServiceInterceptor:
         ok = REQUESTS.labels(self.service, short, "OK"), LATENCY.labels(self.service, short)
         # Requests arrive as bytes and are decoded here, after the request id is set: grpc.aio
         # would otherwise answer undecodable bytes with UNKNOWN and the parser's text.
-        decode = _decoder(handler.request_deserializer, method not in self.checks_own_times)
+        decode = _decoder(
+            None if method in self.raw_requests else handler.request_deserializer,
+            method not in self.checks_own_times,
+        )
         serializers = {
             "request_deserializer": None,
             "response_serializer": handler.response_serializer,
@@ -248,22 +253,31 @@ class ServiceInterceptor:
             )
 
 
+def decode_request(
+    deserialize: Callable[[bytes], Any], raw: bytes, *, check_times: bool = True
+) -> Any:
+    """The request message from its bytes, or InvalidArgument (MALFORMED_REQUEST, or a
+    Timestamp/Duration out of range when `check_times`). Also for a handler that receives its
+    request's bytes (`ServiceDefinition.raw_requests`) and decodes them itself."""
+    try:
+        message = deserialize(raw)
+    except Exception:
+        raise InvalidArgument(
+            "MALFORMED_REQUEST",
+            "the request is not a valid message of the method's request type",
+        ) from None
+    if check_times and isinstance(message, Message):
+        wellformed.check(message)
+    return message
+
+
 def _decoder(
     deserialize: Callable[[bytes], Any] | None, check_times: bool = True
 ) -> Callable[[bytes], Any]:
     def decode(raw: bytes) -> Any:
         if deserialize is None:
             return raw
-        try:
-            message = deserialize(raw)
-        except Exception:
-            raise InvalidArgument(
-                "MALFORMED_REQUEST",
-                "the request is not a valid message of the method's request type",
-            ) from None
-        if check_times and isinstance(message, Message):
-            wellformed.check(message)
-        return message
+        return decode_request(deserialize, raw, check_times=check_times)
 
     return decode
 

@@ -23,6 +23,7 @@ from symphony.analytics.v1 import (
 from symphony_analytics.api import converters as conv
 from symphony_analytics.domain.service import AnalyticsService, IngestMessage
 from symphony_common.context import current_principal
+from symphony_common.grpc.interceptors import decode_request
 
 
 def client_address(context: grpc.aio.ServicerContext, trusted: frozenset[str]) -> str:
@@ -55,11 +56,15 @@ class AnalyticsServicer(analytics_service_pb2_grpc.AnalyticsServiceServicer):
     ) -> rpb.EventSchema:
         return conv.event_schema(self.service.get_schema(request.version))
 
-    async def BatchIngestEvents(
-        self, request: spb.BatchIngestEventsRequest, context: Any
-    ) -> spb.BatchIngestEventsResponse:
-        outcome = await self.service.ingest_batch(
-            conv.ingest_message(request), client_address(context, self.trusted)
+    async def BatchIngestEvents(self, raw: bytes, context: Any) -> spb.BatchIngestEventsResponse:
+        # The request arrives as bytes (the service definition's raw_requests): a batch of
+        # valid events goes to the rows to store in one native pass, the rest is decoded here.
+        outcome = await self.service.ingest_encoded_batch(
+            raw,
+            client_address(context, self.trusted),
+            lambda: conv.ingest_message(
+                decode_request(spb.BatchIngestEventsRequest.FromString, raw, check_times=False)
+            ),
         )
         return spb.BatchIngestEventsResponse(
             accepted_count=outcome.accepted,

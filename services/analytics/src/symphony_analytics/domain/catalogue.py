@@ -338,7 +338,7 @@ class EventValidator:
                     "session_id",
                     "must be a UUID in canonical lowercase form",
                 )
-            if not _editor_version(event.editor_version):
+            if not editor_version_ok(event.editor_version):
                 raise _Reject(
                     Reason.INVALID_EDITOR_VERSION,
                     "editor_version",
@@ -407,7 +407,7 @@ def validate_event(
 
 
 @functools.lru_cache(maxsize=1024)
-def _editor_version(value: str) -> bool:
+def editor_version_ok(value: str) -> bool:
     """Editor versions repeat across a batch and across installs."""
     return len(value) <= MAX_EDITOR_VERSION and SEMVER.fullmatch(value) is not None
 

@@ -162,6 +162,19 @@ class IncomingEvent:
 
 
 @dataclass(slots=True)
+class EncodedBatch:
+    """A batch whose every event is valid, already in the rows the repository stores (see
+    `StoredEvent`, `ports.BatchEncoder`): the fast path of BatchIngestEvents."""
+
+    rows: str  # the JSON rows of `repository.staging_rows`
+    count: int
+    encoded_size: int
+    installs: dict[str, int]  # events per install id, for the rate limits
+    first_event_time: datetime
+    last_event_time: datetime
+
+
+@dataclass(slots=True)
 class StoredEvent:
     """Exactly what is persisted of an event; see `STORED_FIELDS`."""
 

@@ -10,6 +10,8 @@ from symphony_analytics.domain.models import (
     BucketFigure,
     DownloadCount,
     DroppedCount,
+    EncodedBatch,
+    EventSchema,
     ExtensionDay,
     Filters,
     GroupTotal,
@@ -29,13 +31,31 @@ class EventRepository(Protocol):
         """Insert the events whose ids are new (within the dedupe window), append the rollup
         deltas of exactly those for the fold, and add the accepted and duplicate totals (plus
         `extra_duplicates`, found before storing) to the counters of hour `bucket`, in the unit
-        of work's transaction. Nothing at all when `events` is empty."""
+        of work's transaction. Nothing at all when `events` is empty. The ids of `events` are
+        distinct (the caller drops repeats within a batch)."""
+        ...
+
+    async def store_rows(
+        self, rows: str, count: int, bucket: datetime, extra_duplicates: int
+    ) -> StoreResult:
+        """`store` of `count` events already in the repository's row encoding (an
+        `EncodedBatch`'s)."""
         ...
 
     async def count_dropped(
         self, bucket: datetime, drops: Sequence[tuple[Reason, str]], accepted: int, duplicates: int
     ) -> None:
         """Add (reason, event) drops and the accepted/duplicate totals to the hour's counters."""
+        ...
+
+
+class BatchEncoder(Protocol):
+    def __call__(
+        self, raw: bytes, schema: EventSchema, receive_time: datetime
+    ) -> EncodedBatch | None:
+        """A serialized BatchIngestEventsRequest whose every event is valid under `schema`,
+        received at `receive_time`, as the rows to store; None for any other request (the
+        caller then validates it event by event)."""
         ...
 
 
@@ -129,7 +149,9 @@ class IngestUnitOfWork(Transaction, Protocol):
 class IngestUnitOfWorkFactory(Protocol):
     def __call__(self, *, single_statement: bool = False) -> IngestUnitOfWork:
         """A new ingest unit of work; `single_statement` when it runs exactly one statement,
-        which is then its own transaction (committed when it returns: no BEGIN/COMMIT)."""
+        which is then its own transaction (committed when it returns: no BEGIN/COMMIT). A
+        statement that fails has written nothing, so the unit may run another in its place
+        (`store` does when a batch meets a known id)."""
         ...
 
 

@@ -8,7 +8,7 @@ import contextlib
 import hashlib
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +18,7 @@ from symphony_analytics.domain.models import (
     BucketFigure,
     DownloadCount,
     DroppedResult,
+    EncodedBatch,
     EventSchema,
     EventTotal,
     ExtensionDay,
@@ -41,6 +42,7 @@ from symphony_analytics.domain.models import (
 )
 from symphony_analytics.domain.ports import (
     AnalyticsUnitOfWork,
+    BatchEncoder,
     IngestUnitOfWorkFactory,
     Maintenance,
     RateLimiter,
@@ -122,6 +124,13 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def _time_range(events: list[StoredEvent] | EncodedBatch) -> tuple[datetime, datetime]:
+    """The first and last event time of what is being stored (for missing partitions)."""
+    if isinstance(events, EncodedBatch):
+        return events.first_event_time, events.last_event_time
+    return min(e.event_time for e in events), max(e.event_time for e in events)
+
+
 def floor_hour(moment: datetime) -> datetime:
     return _utc(moment).replace(minute=0, second=0, microsecond=0)
 
@@ -186,9 +195,11 @@ class AnalyticsService:
         policy: AnalyticsPolicy | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         ingest_uow: IngestUnitOfWorkFactory,
+        encoder: BatchEncoder | None = None,
     ) -> None:
         self._uow = uow
         self._ingest_uow = ingest_uow
+        self._encoder = encoder
         self.catalogue = catalogue
         self._limiter = rate_limiter
         self._registry = registry
@@ -223,6 +234,26 @@ class AnalyticsService:
         if not message.events:
             raise invalid_field("events", "at least one event is required", "BATCH_EMPTY")
         return await self._ingest(message, address, _StreamState(), index_offset=0)
+
+    async def ingest_encoded_batch(
+        self, raw: bytes, address: str, decode: Callable[[], IngestMessage]
+    ) -> IngestOutcome:
+        """BatchIngestEvents from the request's bytes: when every event is valid the encoder
+        turns them into the rows to store at once (same checks, same rows); any other batch
+        is `decode`d and validated event by event by `ingest_batch`."""
+        schema = self.catalogue.current
+        receive_time = self._clock()
+        batch = self._encoder(raw, schema, receive_time) if self._encoder else None
+        if batch is None:
+            return await self.ingest_batch(decode(), address)
+        await self._check_ingest_rate_of(batch.count, batch.installs, address)
+        accepted, duplicates = await self._store(batch, [], 0, receive_time)
+        return IngestOutcome(
+            accepted=accepted,
+            duplicates=duplicates,
+            rejected=[],
+            schema_version=schema.version,
+        )
 
     async def ingest_stream(
         self, messages: AsyncIterator[IngestMessage], address: str
@@ -302,7 +333,7 @@ class AnalyticsService:
 
     async def _store(
         self,
-        valid: list[StoredEvent],
+        valid: list[StoredEvent] | EncodedBatch,
         rejected: list[Rejection],
         in_batch_duplicates: int,
         receive_time: datetime,
@@ -326,7 +357,13 @@ class AnalyticsService:
                     with _storage():
                         async with self._ingest_uow(single_statement=single) as uow:
                             # store() counts what it accepts; nothing to store: count here.
-                            result = await uow.events.store(valid, bucket, in_batch_duplicates)
+                            result = await (
+                                uow.events.store_rows(
+                                    valid.rows, valid.count, bucket, in_batch_duplicates
+                                )
+                                if isinstance(valid, EncodedBatch)
+                                else uow.events.store(valid, bucket, in_batch_duplicates)
+                            )
                             if drops or not valid:
                                 await uow.events.count_dropped(
                                     bucket, drops, 0, 0 if valid else in_batch_duplicates
@@ -340,9 +377,7 @@ class AnalyticsService:
                 except PartitionMissing:
                     if attempt == 3 or self._maintenance is None:
                         raise storage_unavailable() from None
-                    await self.ensure_partitions(
-                        min(e.event_time for e in valid), max(e.event_time for e in valid)
-                    )
+                    await self.ensure_partitions(*_time_range(valid))
             raise storage_unavailable()  # pragma: no cover - the loop returns or raises
         finally:
             self._ingest_slots.release()
@@ -363,6 +398,13 @@ class AnalyticsService:
         return f"{kind}:addr:{digest}"
 
     async def _check_ingest_rate(self, events: Sequence[IncomingEvent], address: str) -> None:
+        per_install = Counter(e.install_id for e in events if len(e.install_id) == 36)
+        await self._check_ingest_rate_of(len(events), per_install, address)
+
+    async def _check_ingest_rate_of(
+        self, count: int, per_install: Mapping[str, int], address: str
+    ) -> None:
+        """`count` events, `per_install` of them per install id, from `address`."""
         policy = self.policy
         window = policy.rate_window_seconds
         hits: list[tuple[str, int, int]] = []
@@ -370,18 +412,17 @@ class AnalyticsService:
             hits.append(
                 (
                     self._address_key("ingest", address),
-                    len(events),
+                    count,
                     policy.address_events_per_window,
                 )
             )
-        per_install = Counter(e.install_id for e in events if len(e.install_id) == 36)
         hits.extend(
             (f"ingest:install:{install_id}", cost, policy.install_events_per_window)
             for install_id, cost in per_install.items()
         )
         wait = await self._limiter.hit_many(hits, window) if hits else 0.0
         if wait > 0:
-            await self._count_call_drop(Reason.RATE_LIMITED, len(events))
+            await self._count_call_drop(Reason.RATE_LIMITED, count)
             raise ResourceExhausted(
                 "RATE_LIMITED",
                 "too many events from this install or address; resend later with the same ids",

@@ -1,0 +1,688 @@
+/* The ingest fast path: a serialized BatchIngestEventsRequest straight to the JSON rows that
+ * repository.STORE_EVENTS takes, for the usual batch in which every event is valid.
+ *
+ * It only ever answers for such a batch. Anything else -- a malformed or unusual encoding, a
+ * single invalid event, a duplicate id within the batch, a batch over the limits -- returns
+ * None, and the service takes its Python path (protobuf parse, `EventValidator`), which
+ * produces every rejection and error. So this file must never accept what the Python path
+ * refuses, and must produce exactly the rows it would store: tests/unit/analytics/
+ * test_fastingest.py compares both on generated batches, and an atheris harness fuzzes it.
+ *
+ * encode(raw, plan, receive_us, schema_version)
+ *   plan: (events, platforms, editor_version_ok, max_batch_events, max_batch_bytes,
+ *          max_event_bytes, max_age_us, max_skew_us), where events maps an event name to
+ *          (properties, required): properties maps a name to
+ *          (kind, max_length, matcher, allowed, low, high, lower) -- see fast_ingest.py.
+ *   -> (rows: str, count, installs: {install_id: events}, first_us, last_us) or None.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+enum { K_STRING = 0, K_ENUM, K_INT, K_DOUBLE, K_BOOL, K_VERSION, K_EXTENSION_ID };
+enum { V_NONE = 0, V_NUMBER, V_STRING, V_BOOL };
+
+#define MAX_PROPERTIES 64
+#define MIN_SECONDS (-62135596800LL)
+#define MAX_SECONDS 253402300799LL
+#define MAX_SAFE_INT 9007199254740992.0
+
+typedef struct {
+    const unsigned char *p;
+    Py_ssize_t n;
+} span;
+
+typedef struct {
+    span key;
+    int kind;
+    double number;
+    span text;
+    int flag;
+} property;
+
+typedef struct {
+    span event_id, name, install_id, session_id, editor_version, platform;
+    int has_time;
+    int64_t seconds;
+    int32_t nanos;
+    int nprops;
+    property props[MAX_PROPERTIES];
+} event;
+
+typedef struct {
+    char *buf;
+    Py_ssize_t len, cap;
+} out;
+
+/* --- wire format --------------------------------------------------------------------- */
+
+static uint64_t little_endian(const unsigned char *p, int n) {
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+static int varint(const unsigned char **p, const unsigned char *end, uint64_t *value) {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (*p >= end) return 0;
+        unsigned char b = *(*p)++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *value = v;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* One field: its number, wire type and, for LEN, its payload; other kinds are skipped. */
+static int field(const unsigned char **p, const unsigned char *end, uint32_t *number, int *type,
+                 uint64_t *value, span *payload) {
+    uint64_t tag;
+    if (!varint(p, end, &tag)) return 0;
+    *number = (uint32_t)(tag >> 3);
+    *type = (int)(tag & 7);
+    if (*number == 0 || (tag >> 3) > 0x1fffffff) return 0;
+    switch (*type) {
+    case 0:
+        return varint(p, end, value);
+    case 1:
+        if (end - *p < 8) return 0;
+        *value = little_endian(*p, 8);
+        *p += 8;
+        return 1;
+    case 2: {
+        uint64_t n;
+        if (!varint(p, end, &n) || n > (uint64_t)(end - *p)) return 0;
+        payload->p = *p;
+        payload->n = (Py_ssize_t)n;
+        *p += n;
+        return 1;
+    }
+    case 5:
+        if (end - *p < 4) return 0;
+        *value = little_endian(*p, 4);
+        *p += 4;
+        return 1;
+    default: /* groups: never in these messages */
+        return 0;
+    }
+}
+
+/* Strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF), as protobuf requires of
+ * string fields; `chars` counts code points (Python's len). */
+static int utf8(span s, Py_ssize_t *chars) {
+    const unsigned char *p = s.p, *end = s.p + s.n;
+    Py_ssize_t count = 0;
+    while (p < end) {
+        if (end - p >= 8) { /* eight ASCII bytes at a time */
+            uint64_t word;
+            memcpy(&word, p, 8);
+            if (!(word & 0x8080808080808080ULL)) {
+                p += 8;
+                count += 8;
+                continue;
+            }
+        }
+        unsigned char c = *p;
+        int more;
+        uint32_t cp;
+        if (c < 0x80) {
+            p++;
+            count++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            more = 1;
+            cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            more = 2;
+            cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            more = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (end - p <= more) return 0;
+        for (int i = 1; i <= more; i++) {
+            if ((p[i] & 0xc0) != 0x80) return 0;
+            cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        if ((more == 1 && cp < 0x80) || (more == 2 && cp < 0x800) || (more == 3 && cp < 0x10000) ||
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        p += more + 1;
+        count++;
+    }
+    if (chars) *chars = count;
+    return 1;
+}
+
+static int timestamp(span s, int64_t *seconds, int32_t *nanos) {
+    const unsigned char *p = s.p, *end = s.p + s.n;
+    int64_t sec = 0;
+    int64_t ns = 0;
+    while (p < end) {
+        uint32_t number;
+        int type;
+        uint64_t v = 0;
+        span payload;
+        if (!field(&p, end, &number, &type, &v, &payload)) return 0;
+        if (number == 1 && type == 0) sec = (int64_t)v;
+        else if (number == 2 && type == 0) ns = (int64_t)(int32_t)v;
+        else return 0; /* unknown or mistyped: leave it to protobuf */
+    }
+    if (sec < MIN_SECONDS || sec > MAX_SECONDS || ns < 0 || ns >= 1000000000) return 0;
+    *seconds = sec;
+    *nanos = (int32_t)ns;
+    return 1;
+}
+
+static int value(span s, property *prop) {
+    const unsigned char *p = s.p, *end = s.p + s.n;
+    prop->kind = V_NONE;
+    while (p < end) {
+        uint32_t number;
+        int type;
+        uint64_t v = 0;
+        span payload;
+        if (!field(&p, end, &number, &type, &v, &payload)) return 0;
+        if (prop->kind != V_NONE) return 0; /* one member of the oneof, once */
+        if (number == 2 && type == 1) {
+            memcpy(&prop->number, &v, 8);
+            prop->kind = V_NUMBER;
+        } else if (number == 3 && type == 2) {
+            if (!utf8(payload, NULL)) return 0;
+            prop->text = payload;
+            prop->kind = V_STRING;
+        } else if (number == 4 && type == 0) {
+            prop->flag = v != 0;
+            prop->kind = V_BOOL;
+        } else {
+            return 0; /* null, struct, list, unknown: refused or unusual */
+        }
+    }
+    return prop->kind != V_NONE;
+}
+
+static int map_entry(span s, property *prop) {
+    const unsigned char *p = s.p, *end = s.p + s.n;
+    int has_key = 0, has_value = 0;
+    while (p < end) {
+        uint32_t number;
+        int type;
+        uint64_t v = 0;
+        span payload;
+        if (!field(&p, end, &number, &type, &v, &payload)) return 0;
+        if (number == 1 && type == 2 && !has_key) {
+            if (!utf8(payload, NULL)) return 0;
+            prop->key = payload;
+            has_key = 1;
+        } else if (number == 2 && type == 2 && !has_value) {
+            if (!value(payload, prop)) return 0;
+            has_value = 1;
+        } else {
+            return 0;
+        }
+    }
+    return has_key && has_value;
+}
+
+static int string_field(span payload, span *into, int *seen) {
+    if (*seen || !utf8(payload, NULL)) return 0; /* repeated scalar: leave to protobuf */
+    *into = payload;
+    *seen = 1;
+    return 1;
+}
+
+static int parse_event(span s, event *e) {
+    const unsigned char *p = s.p, *end = s.p + s.n;
+    int seen[8] = {0};
+    memset(e, 0, sizeof(*e));
+    while (p < end) {
+        uint32_t number;
+        int type;
+        uint64_t v = 0;
+        span payload;
+        if (!field(&p, end, &number, &type, &v, &payload)) return 0;
+        if (type != 2) return 0;
+        switch (number) {
+        case 1: if (!string_field(payload, &e->event_id, &seen[1])) return 0; break;
+        case 2: if (!string_field(payload, &e->name, &seen[2])) return 0; break;
+        case 3:
+            if (e->has_time || !timestamp(payload, &e->seconds, &e->nanos)) return 0;
+            e->has_time = 1;
+            break;
+        case 4: if (!string_field(payload, &e->install_id, &seen[4])) return 0; break;
+        case 5: if (!string_field(payload, &e->session_id, &seen[5])) return 0; break;
+        case 6: if (!string_field(payload, &e->editor_version, &seen[6])) return 0; break;
+        case 7: if (!string_field(payload, &e->platform, &seen[7])) return 0; break;
+        case 8:
+            if (e->nprops == MAX_PROPERTIES || !map_entry(payload, &e->props[e->nprops])) return 0;
+            e->nprops++;
+            break;
+        default: /* receive_time (output only) and unknown fields: leave to protobuf */
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* --- checks -------------------------------------------------------------------------- */
+
+static int canonical_uuid(span s) {
+    if (s.n != 36) return 0;
+    for (int i = 0; i < 36; i++) {
+        unsigned char c = s.p[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-') return 0;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int same(span a, span b) { return a.n == b.n && memcmp(a.p, b.p, (size_t)a.n) == 0; }
+
+static int by_key(const void *a, const void *b) {
+    const property *x = a, *y = b;
+    Py_ssize_t n = x->key.n < y->key.n ? x->key.n : y->key.n;
+    int c = memcmp(x->key.p, y->key.p, (size_t)n); /* UTF-8 byte order = code point order */
+    return c ? c : (x->key.n > y->key.n) - (x->key.n < y->key.n);
+}
+
+static PyObject *text(span s) { return PyUnicode_DecodeUTF8((const char *)s.p, s.n, NULL); }
+
+/* Calls `fn(text)`: 1 when truthy, 0 when falsy, -1 on error. */
+static int accepts(PyObject *fn, span s) {
+    PyObject *arg = text(s);
+    if (!arg) return -1;
+    PyObject *r = PyObject_CallOneArg(fn, arg);
+    Py_DECREF(arg);
+    if (!r) return -1;
+    int ok = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    return ok;
+}
+
+/* --- JSON ---------------------------------------------------------------------------- */
+
+static int grow(out *o, Py_ssize_t more) {
+    if (o->len + more <= o->cap) return 1;
+    Py_ssize_t cap = o->cap ? o->cap : 65536;
+    while (cap < o->len + more) cap *= 2;
+    char *b = PyMem_Realloc(o->buf, (size_t)cap);
+    if (!b) return 0;
+    o->buf = b;
+    o->cap = cap;
+    return 1;
+}
+
+static int put(out *o, const char *s, Py_ssize_t n) {
+    if (!grow(o, n)) return 0;
+    memcpy(o->buf + o->len, s, (size_t)n);
+    o->len += n;
+    return 1;
+}
+
+static int putc_(out *o, char c) { return put(o, &c, 1); }
+
+static int put_int(out *o, long long v) {
+    char b[24], *w = b + sizeof b;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--w = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) *--w = '-';
+    return put(o, w, b + sizeof b - w);
+}
+
+/* A JSON string as json.dumps(ensure_ascii=False) writes it. `lower`: ASCII lowercase. */
+static int put_string(out *o, span s, int lower) {
+    if (!grow(o, s.n * 6 + 2)) return 0;
+    char *w = o->buf + o->len;
+    *w++ = '"';
+    for (Py_ssize_t i = 0; i < s.n; i++) {
+        unsigned char c = s.p[i];
+        switch (c) {
+        case '"': *w++ = '\\'; *w++ = '"'; break;
+        case '\\': *w++ = '\\'; *w++ = '\\'; break;
+        case '\n': *w++ = '\\'; *w++ = 'n'; break;
+        case '\r': *w++ = '\\'; *w++ = 'r'; break;
+        case '\t': *w++ = '\\'; *w++ = 't'; break;
+        case '\b': *w++ = '\\'; *w++ = 'b'; break;
+        case '\f': *w++ = '\\'; *w++ = 'f'; break;
+        default:
+            if (c < 0x20) {
+                w += sprintf(w, "\\u%04x", c);
+            } else {
+                *w++ = (char)(lower && c >= 'A' && c <= 'Z' ? c + 32 : c);
+            }
+        }
+    }
+    *w++ = '"';
+    o->len = w - o->buf;
+    return 1;
+}
+
+static int put_double(out *o, double d) {
+    char *r = PyOS_double_to_string(d, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+    if (!r) return 0;
+    int ok = put(o, r, (Py_ssize_t)strlen(r));
+    PyMem_Free(r);
+    return ok;
+}
+
+/* --- memos: what a batch repeats (names, versions, values) is looked up once --------- */
+
+#define MEMOS 64
+
+typedef struct {
+    const void *owner; /* the table or check the answer belongs to */
+    span key;
+    PyObject *answer; /* borrowed: lives as long as the plan */
+} memo;
+
+typedef struct {
+    memo m[MEMOS];
+    int n, next;
+} memos;
+
+static PyObject *recall(const memos *ms, const void *owner, span key) {
+    for (int i = 0; i < ms->n; i++)
+        if (ms->m[i].owner == owner && same(ms->m[i].key, key)) return ms->m[i].answer;
+    return NULL;
+}
+
+static void remember(memos *ms, const void *owner, span key, PyObject *answer) {
+    memo *m = &ms->m[ms->n < MEMOS ? ms->n++ : (ms->next++ % MEMOS)];
+    m->owner = owner;
+    m->key = key;
+    m->answer = answer;
+}
+
+/* --- one event ----------------------------------------------------------------------- */
+
+typedef struct {
+    PyObject *events, *platforms, *editor_ok;
+    long long max_event_bytes, max_age_us, max_skew_us;
+    long long receive_us, skew_us;
+    long long schema_version;
+    memos lookups; /* name -> compiled event, (properties, key) -> spec */
+    memos accepted; /* (check, text) -> Py_True for texts a check accepted */
+} context;
+
+/* `text` in `table` (a dict), memoized; NULL and no error when absent. */
+static PyObject *lookup(context *c, PyObject *table, span key) {
+    PyObject *found = recall(&c->lookups, table, key);
+    if (found) return found;
+    PyObject *k = text(key);
+    if (!k) return NULL;
+    found = PyDict_GetItemWithError(table, k); /* borrowed */
+    Py_DECREF(k);
+    if (found) remember(&c->lookups, table, key, found);
+    return found;
+}
+
+/* Whether `check` (a callable, or a set to be in) accepts `s`, memoized when it does:
+ * 1, 0, or -1 on error. */
+static int accepted(context *c, PyObject *check, span s) {
+    if (recall(&c->accepted, check, s)) return 1;
+    int ok;
+    if (PyAnySet_Check(check)) {
+        PyObject *t = text(s);
+        if (!t) return -1;
+        ok = PySet_Contains(check, t);
+        Py_DECREF(t);
+    } else {
+        ok = accepts(check, s);
+    }
+    if (ok == 1) remember(&c->accepted, check, s, Py_True);
+    return ok;
+}
+
+/* 1: valid and written to `o`; 0: not the fast path's (no error set); -1: error set. */
+static int encode_event(context *c, const event *e, out *o, long long *event_us) {
+    if (!canonical_uuid(e->event_id) || e->name.n == 0 || !e->has_time) return 0;
+    PyObject *compiled = lookup(c, c->events, e->name);
+    if (!compiled) return PyErr_Occurred() ? -1 : 0;
+    PyObject *props = PyTuple_GET_ITEM(compiled, 0), *required = PyTuple_GET_ITEM(compiled, 1);
+
+    long long client_us = e->seconds * 1000000LL + e->nanos / 1000;
+    long long at = client_us + c->skew_us;
+    if (at < c->receive_us - c->max_age_us || at > c->receive_us + c->max_skew_us) return 0;
+    if (!canonical_uuid(e->install_id) || !canonical_uuid(e->session_id)) return 0;
+    if (e->editor_version.n > 64) return 0;
+    int ok = accepted(c, c->editor_ok, e->editor_version);
+    if (ok <= 0) return ok;
+    ok = accepted(c, c->platforms, e->platform);
+    if (ok <= 0) return ok;
+
+    property sorted[MAX_PROPERTIES];
+    memcpy(sorted, e->props, sizeof(property) * (size_t)e->nprops);
+    qsort(sorted, (size_t)e->nprops, sizeof(property), by_key);
+    for (int i = 1; i < e->nprops; i++)
+        if (same(sorted[i - 1].key, sorted[i].key)) return 0; /* protobuf keeps the last */
+
+    if (!putc_(o, '[') || !put_string(o, e->event_id, 0) || !putc_(o, ',') ||
+        !put_string(o, e->name, 0) || !putc_(o, ',') || !put_int(o, at) || !putc_(o, ',') ||
+        !put_int(o, c->receive_us) || !putc_(o, ',') || !put_string(o, e->install_id, 0) ||
+        !putc_(o, ',') || !put_string(o, e->session_id, 0) || !putc_(o, ',') ||
+        !put_string(o, e->editor_version, 0) || !putc_(o, ',') || !put_string(o, e->platform, 0) ||
+        !putc_(o, ',') || !putc_(o, '{'))
+        return -1;
+    for (int i = 0; i < e->nprops; i++) {
+        const property *prop = &sorted[i];
+        PyObject *spec = lookup(c, props, prop->key);
+        if (!spec) return PyErr_Occurred() ? -1 : 0;
+        long kind = PyLong_AsLong(PyTuple_GET_ITEM(spec, 0));
+        Py_ssize_t max_length = PyLong_AsSsize_t(PyTuple_GET_ITEM(spec, 1));
+        PyObject *matcher = PyTuple_GET_ITEM(spec, 2), *allowed = PyTuple_GET_ITEM(spec, 3);
+        PyObject *low = PyTuple_GET_ITEM(spec, 4), *high = PyTuple_GET_ITEM(spec, 5);
+        int lower = PyObject_IsTrue(PyTuple_GET_ITEM(spec, 6));
+        if (PyErr_Occurred()) return -1;
+        if ((i && !putc_(o, ',')) || !put_string(o, prop->key, 0) || !putc_(o, ':')) return -1;
+        if (kind == K_BOOL) {
+            if (prop->kind != V_BOOL) return 0;
+            if (!put(o, prop->flag ? "true" : "false", prop->flag ? 4 : 5)) return -1;
+        } else if (kind == K_INT || kind == K_DOUBLE) {
+            double n = prop->number;
+            if (prop->kind != V_NUMBER || !isfinite(n)) return 0;
+            if (kind == K_INT && (n != floor(n) || fabs(n) > MAX_SAFE_INT)) return 0;
+            if ((low != Py_None && n < PyFloat_AsDouble(low)) ||
+                (high != Py_None && n > PyFloat_AsDouble(high)))
+                return 0;
+            if (PyErr_Occurred()) return -1;
+            if (!(kind == K_INT ? put_int(o, (long long)n) : put_double(o, n))) return -1;
+        } else {
+            Py_ssize_t chars = 0;
+            if (prop->kind != V_STRING) return 0;
+            utf8(prop->text, &chars);
+            if (kind != K_ENUM && max_length && chars > max_length) return 0;
+            ok = accepted(c, kind == K_ENUM ? allowed : matcher, prop->text);
+            if (ok <= 0) return ok;
+            if (!put_string(o, prop->text, lower)) return -1;
+        }
+    }
+    Py_ssize_t nreq = PyTuple_GET_SIZE(required);
+    for (Py_ssize_t r = 0; r < nreq; r++) {
+        Py_ssize_t n;
+        const char *want = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(required, r), &n);
+        if (!want) return -1;
+        int found = 0;
+        for (int i = 0; i < e->nprops && !found; i++)
+            found = sorted[i].key.n == n && memcmp(sorted[i].key.p, want, (size_t)n) == 0;
+        if (!found) return 0;
+    }
+    if (!putc_(o, '}') || !putc_(o, ',') || !put_int(o, c->schema_version) || !putc_(o, ']'))
+        return -1;
+    *event_us = at;
+    return 1;
+}
+
+/* --- the batch ----------------------------------------------------------------------- */
+
+static int count_install(PyObject *installs, span install, long n) {
+    PyObject *key = text(install);
+    if (!key) return -1;
+    PyObject *seen = PyDict_GetItemWithError(installs, key);
+    if (!seen && PyErr_Occurred()) {
+        Py_DECREF(key);
+        return -1;
+    }
+    PyObject *total = PyLong_FromLong((seen ? PyLong_AsLong(seen) : 0) + n);
+    int set = total ? PyDict_SetItem(installs, key, total) : -1;
+    Py_DECREF(key);
+    Py_XDECREF(total);
+    return set;
+}
+
+static PyObject *encode(PyObject *self, PyObject *args) {
+    Py_buffer raw;
+    PyObject *plan;
+    long long receive_us, schema_version;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*O!LL", &raw, &PyTuple_Type, &plan, &receive_us,
+                          &schema_version))
+        return NULL;
+    PyObject *result = NULL, *installs = NULL;
+    event *events = NULL;
+    span *spans = NULL;
+    const unsigned char **ids = NULL; /* open addressing over the event ids */
+    size_t nslots = 16;
+    out o = {0};
+    context c;
+    long long max_events, max_bytes;
+    if (PyTuple_GET_SIZE(plan) != 8) {
+        PyErr_SetString(PyExc_ValueError, "plan: 8 items expected");
+        goto done;
+    }
+    c.events = PyTuple_GET_ITEM(plan, 0);
+    c.platforms = PyTuple_GET_ITEM(plan, 1);
+    c.editor_ok = PyTuple_GET_ITEM(plan, 2);
+    max_events = PyLong_AsLongLong(PyTuple_GET_ITEM(plan, 3));
+    max_bytes = PyLong_AsLongLong(PyTuple_GET_ITEM(plan, 4));
+    c.max_event_bytes = PyLong_AsLongLong(PyTuple_GET_ITEM(plan, 5));
+    c.max_age_us = PyLong_AsLongLong(PyTuple_GET_ITEM(plan, 6));
+    c.max_skew_us = PyLong_AsLongLong(PyTuple_GET_ITEM(plan, 7));
+    if (PyErr_Occurred()) goto done;
+    if (!PyDict_Check(c.events) || !PyAnySet_Check(c.platforms)) {
+        PyErr_SetString(PyExc_TypeError, "plan: events dict and platforms set expected");
+        goto done;
+    }
+    c.receive_us = receive_us;
+    c.schema_version = schema_version;
+    c.skew_us = 0;
+    if (raw.len > max_bytes) goto fallback;
+
+    /* The request: events (1) and sent_time (2), each event's span first. */
+    const unsigned char *p = raw.buf, *end = p + raw.len;
+    Py_ssize_t count = 0;
+    int has_sent = 0;
+    spans = PyMem_Malloc(sizeof(span) * (size_t)(max_events > 0 ? max_events : 1));
+    if (!spans) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    while (p < end) {
+        uint32_t number;
+        int type;
+        uint64_t v = 0;
+        span payload;
+        if (!field(&p, end, &number, &type, &v, &payload) || type != 2) goto fallback;
+        if (number == 1) {
+            if (count == max_events || payload.n > c.max_event_bytes) goto fallback;
+            spans[count++] = payload;
+        } else if (number == 2 && !has_sent) {
+            int64_t seconds;
+            int32_t nanos;
+            if (!timestamp(payload, &seconds, &nanos)) goto fallback;
+            c.skew_us = receive_us - (seconds * 1000000LL + nanos / 1000);
+            has_sent = 1;
+        } else {
+            goto fallback;
+        }
+    }
+    if (count == 0) goto fallback;
+    events = PyMem_Malloc(sizeof(event) * (size_t)count);
+    while (nslots < (size_t)count * 2) nslots *= 2;
+    ids = PyMem_Calloc(nslots, sizeof(*ids));
+    installs = PyDict_New();
+    if (!events || !ids || !installs) {
+        if (!PyErr_Occurred()) PyErr_NoMemory();
+        goto done;
+    }
+    if (!grow(&o, raw.len * 2 + 64)) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    putc_(&o, '[');
+    c.lookups.n = c.lookups.next = c.accepted.n = c.accepted.next = 0;
+    long long first = 0, last = 0;
+    span run = {NULL, 0}; /* the install of the events counted in `run_n`: a batch has few */
+    long run_n = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        event *e = &events[i];
+        long long at = 0;
+        if (!parse_event(spans[i], e)) goto fallback;
+        if (!canonical_uuid(e->event_id)) goto fallback;
+        /* An id twice in the batch is a duplicate the Python path counts. */
+        uint64_t h = 1469598103934665603ULL;
+        for (int k = 0; k < 36; k++) h = (h ^ e->event_id.p[k]) * 1099511628211ULL;
+        for (size_t slot = h & (nslots - 1);; slot = (slot + 1) & (nslots - 1)) {
+            if (!ids[slot]) {
+                ids[slot] = e->event_id.p;
+                break;
+            }
+            if (memcmp(ids[slot], e->event_id.p, 36) == 0) goto fallback;
+        }
+        if (i && !putc_(&o, ',')) goto nomem;
+        int ok = encode_event(&c, e, &o, &at);
+        if (ok < 0) goto done;
+        if (ok == 0) goto fallback;
+        first = i ? (at < first ? at : first) : at;
+        last = i ? (at > last ? at : last) : at;
+        if (run_n && !same(run, e->install_id)) {
+            if (count_install(installs, run, run_n) < 0) goto done;
+            run_n = 0;
+        }
+        run = e->install_id;
+        run_n++;
+    }
+    if (count_install(installs, run, run_n) < 0) goto done;
+    if (!putc_(&o, ']')) goto nomem;
+    PyObject *rows = PyUnicode_DecodeUTF8(o.buf, o.len, NULL);
+    if (rows) result = Py_BuildValue("(NnOLL)", rows, count, installs, first, last);
+    goto done;
+nomem:
+    PyErr_NoMemory();
+    goto done;
+fallback:
+    if (!PyErr_Occurred()) result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&raw);
+    Py_XDECREF(installs);
+    PyMem_Free(events);
+    PyMem_Free(ids);
+    PyMem_Free(spans);
+    PyMem_Free(o.buf);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"encode", encode, METH_VARARGS,
+     "encode(raw, plan, receive_us, schema_version) -> (rows, count, installs, first_us, "
+     "last_us) or None"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fastingest",
+                                    "The ingest fast path (see fast_ingest.py).", -1, methods,
+                                    NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__fastingest(void) { return PyModule_Create(&module); }
