@@ -47,8 +47,43 @@ def parse_json(raw: bytes) -> Any:
         ) from None
 
 
+def _bool_for_enum(obj: dict[str, Any], descriptor: Descriptor, prefix: str) -> str:
+    """The path of the first enum field given `true`/`false`, or "". json_format takes a JSON
+    bool for an enum as the number 0 or 1 (Python's bool is an int); the JSON mapping does
+    not (IN-3 sent {"trigger": true} and got a snapshot)."""
+    for key, value in obj.items():
+        field = descriptor.fields_by_camelcase_name.get(key) or descriptor.fields_by_name.get(key)
+        if field is None:
+            continue  # json_format names it
+        path = prefix + key
+        values = value if isinstance(value, list) else [value]
+        if field.type == FieldDescriptor.TYPE_ENUM:
+            if any(isinstance(v, bool) for v in values):
+                return path
+        elif field.type == FieldDescriptor.TYPE_MESSAGE and isinstance(value, dict | list):
+            entry = message_type_of(field)
+            if entry.full_name.startswith("google.protobuf."):
+                continue  # well-known types have JSON forms of their own
+            if is_map(field) and isinstance(value, dict):
+                target = entry.fields_by_name["value"]
+                if target.type == FieldDescriptor.TYPE_ENUM:
+                    if any(isinstance(v, bool) for v in value.values()):
+                        return path
+                    continue
+                if target.type != FieldDescriptor.TYPE_MESSAGE:
+                    continue
+                entry, values = message_type_of(target), list(value.values())
+            for item in values:
+                if isinstance(item, dict) and (found := _bool_for_enum(item, entry, path + ".")):
+                    return found
+    return ""
+
+
 def parse_into(obj: Any, message: Message) -> None:
     """proto3 JSON → message, rejecting unknown fields and wrong types by name."""
+    descriptor: Descriptor = message.DESCRIPTOR  # type: ignore[assignment]
+    if isinstance(obj, dict) and (field := _bool_for_enum(obj, descriptor, "")):
+        raise bad_request(f"Invalid value for field '{field}'.", field)
     try:
         json_format.ParseDict(obj, message, ignore_unknown_fields=False)
     except (json_format.ParseError, ValueError, TypeError, OverflowError) as exc:
