@@ -147,9 +147,8 @@ def fastingest_seeds() -> dict[str, bytes]:
     """Batches received at fuzz_fastingest.py's NOW: every event valid, and some not."""
     from datetime import UTC, datetime, timedelta
 
-    from google.protobuf import struct_pb2
-
     from symphony.analytics.v1 import analytics_service_pb2, resources_pb2
+    from tests.integration.analytics.support import value
 
     now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
@@ -163,15 +162,8 @@ def fastingest_seeds() -> dict[str, bytes]:
             platform="linux-x64",
         )
         out.client_time.FromDatetime(now - timedelta(minutes=n, microseconds=n))
-        for key, value in properties.items():
-            v = struct_pb2.Value()
-            if isinstance(value, bool):
-                v.bool_value = value
-            elif isinstance(value, int | float):
-                v.number_value = value
-            else:
-                v.string_value = str(value)
-            out.properties[key].CopyFrom(v)
+        for key, v in properties.items():
+            out.properties[key].CopyFrom(value(v))
         return out
 
     valid = [

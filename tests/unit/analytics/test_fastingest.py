@@ -9,7 +9,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from google.protobuf import struct_pb2, timestamp_pb2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +18,7 @@ from symphony.analytics.v1 import resources_pb2 as rpb
 from symphony_analytics.adapters import fast_ingest
 from symphony_analytics.domain.catalogue import EXTENSION_ID, PLATFORMS, SEMVER, load_catalogue
 from symphony_analytics.domain.models import PropertyDefinition, PropertyType
+from tests.integration.analytics.support import ts, value
 from tests.unit.analytics.fastingest_oracle import agrees, python_path
 
 if fast_ingest.native_encoder(True) is None:
@@ -70,33 +70,12 @@ def valid_value(prop: PropertyDefinition) -> st.SearchStrategy[object]:
     )
 
 
-def struct_value(v: object) -> struct_pb2.Value:
-    out = struct_pb2.Value()
-    if isinstance(v, bool):
-        out.bool_value = v
-    elif isinstance(v, int | float):
-        out.number_value = v
-    elif isinstance(v, str):
-        out.string_value = v
-    elif v is None:
-        out.null_value = struct_pb2.NULL_VALUE
-    else:
-        out.list_value.values.append(struct_value(1))
-    return out
-
-
-def ts(moment: datetime) -> timestamp_pb2.Timestamp:
-    out = timestamp_pb2.Timestamp()
-    out.FromDatetime(moment)
-    return out
-
-
 # Ways to spoil one event; each is a rejection (or an in-batch duplicate) for the Python path.
 SPOILERS = {
     "uppercase id": lambda e, d: setattr(e, "event_id", e.event_id.upper()),
     "id not a uuid": lambda e, d: setattr(e, "event_id", e.event_id[:-1]),
     "unknown event": lambda e, d: setattr(e, "name", e.name + "x"),
-    "unknown property": lambda e, d: e.properties["nope"].CopyFrom(struct_value(1)),
+    "unknown property": lambda e, d: e.properties["nope"].CopyFrom(value(1)),
     "bad install": lambda e, d: setattr(e, "install_id", "install"),
     "bad session": lambda e, d: setattr(e, "session_id", e.session_id.upper()),
     "bad editor version": lambda e, d: setattr(e, "editor_version", "1.0"),
@@ -108,40 +87,40 @@ SPOILERS = {
     "out-of-range time": lambda e, d: setattr(e.client_time, "seconds", 253_402_300_800),
     "bad nanos": lambda e, d: setattr(e.client_time, "nanos", -1),
     "wrong type": lambda e, d: [
-        e.properties[k].CopyFrom(struct_value([1])) for k in list(e.properties)[:1]
+        e.properties[k].CopyFrom(value([1])) for k in list(e.properties)[:1]
     ],
     "null value": lambda e, d: [
-        e.properties[k].CopyFrom(struct_value(None)) for k in list(e.properties)[:1]
+        e.properties[k].CopyFrom(value(None)) for k in list(e.properties)[:1]
     ],
     "string for number": lambda e, d: [
-        e.properties[k].CopyFrom(struct_value("7"))
+        e.properties[k].CopyFrom(value("7"))
         for k in list(e.properties)[:1]
         if e.properties[k].HasField("number_value") or e.properties[k].HasField("bool_value")
     ],
     "number out of range": lambda e, d: [
-        e.properties[k].CopyFrom(struct_value(1e12))
+        e.properties[k].CopyFrom(value(1e12))
         for k in list(e.properties)[:1]
         if e.properties[k].HasField("number_value")
     ],
     "fraction for int": lambda e, d: [
-        e.properties[k].CopyFrom(struct_value(e.properties[k].number_value + 0.5))
+        e.properties[k].CopyFrom(value(e.properties[k].number_value + 0.5))
         for k in list(e.properties)[:1]
         if e.properties[k].HasField("number_value")
     ],
     "string off pattern": lambda e, d: [
-        e.properties[k].CopyFrom(struct_value(" " + e.properties[k].string_value))
+        e.properties[k].CopyFrom(value(" " + e.properties[k].string_value))
         for k in list(e.properties)[:1]
         if e.properties[k].HasField("string_value")
     ],
     "string too long": lambda e, d: [
-        e.properties[k].CopyFrom(struct_value("a" * 200))
+        e.properties[k].CopyFrom(value("a" * 200))
         for k in list(e.properties)[:1]
         if e.properties[k].HasField("string_value")
     ],
     "missing required": lambda e, d: [e.properties.pop(k) for k in list(e.properties)[:1]],
     "id twice": lambda e, d: setattr(e, "event_id", d),
     "receive_time sent": lambda e, d: e.receive_time.CopyFrom(ts(NOW)),
-    "too large": lambda e, d: e.properties["pad"].CopyFrom(struct_value("x" * 9000)),
+    "too large": lambda e, d: e.properties["pad"].CopyFrom(value("x" * 9000)),
 }
 
 
@@ -168,7 +147,7 @@ def batches(draw: st.DrawFn) -> tuple[bytes, list[str]]:
         )
         for prop in definition.properties:
             if prop.required or draw(st.booleans()):
-                event.properties[prop.name].CopyFrom(struct_value(draw(valid_value(prop))))
+                event.properties[prop.name].CopyFrom(value(draw(valid_value(prop))))
     if skew is not None:
         request.sent_time.CopyFrom(ts(sent))
     spoiled = []
@@ -241,8 +220,8 @@ def test_an_event_may_be_as_large_as_the_limit_and_no_larger() -> None:
         editor_version="1.0.0",
         platform="web",
     )
-    event.properties["command"].CopyFrom(struct_value("a"))
+    event.properties["command"].CopyFrom(value("a"))
     request = spb.BatchIngestEventsRequest(events=[event])
     assert check(request.SerializeToString()) is not None
-    event.properties["source"].CopyFrom(struct_value("x" * (SCHEMA.limits.max_event_bytes)))
+    event.properties["source"].CopyFrom(value("x" * (SCHEMA.limits.max_event_bytes)))
     assert check(spb.BatchIngestEventsRequest(events=[event]).SerializeToString()) is None
