@@ -146,6 +146,12 @@ async def test_invalid_or_wild_times_are_refused_per_event(stub, analytics_url, 
         (1, rpb.REJECTION_REASON_INVALID_TIMESTAMP, "client_time"),
         (2, rpb.REJECTION_REASON_INVALID_TIMESTAMP, "client_time"),
     ]
+
+    async def one_message():
+        yield spb.StreamIngestEventsRequest(events=[beyond_9999])
+
+    streamed = await stub.StreamIngestEvents(one_message())
+    assert [r.reason for r in streamed.rejected_events] == [rpb.REJECTION_REASON_INVALID_TIMESTAMP]
     # A sent_time from a wild clock shifts client times out of datetime's range: refused as
     # too old (or in the future), not a crash.
     sent_late = spb.BatchIngestEventsRequest(
