@@ -12,7 +12,11 @@ from grpc_status import rpc_status
 
 from symphony.analytics.v1 import analytics_internal_service_pb2 as ipb
 from symphony.analytics.v1 import analytics_service_pb2 as spb
-from symphony_common.tokens import SERVICE_TOKEN_HEADER, service_credential
+from symphony_common.tokens import (
+    SERVICE_CREDENTIAL_HEADER,
+    SERVICE_TOKEN_HEADER,
+    service_credential,
+)
 from tests.integration.analytics.support import SERVICE_TOKEN, make_event, ts
 
 
@@ -170,7 +174,7 @@ async def test_record_downloads_accepts_the_registry_only(
             )
         ]
     )
-    other = ((SERVICE_TOKEN_HEADER, service_credential(SERVICE_TOKEN, caller)),)
+    other = ((SERVICE_CREDENTIAL_HEADER, service_credential(SERVICE_TOKEN, caller)),)
     # Refused before the rows are looked at, so an invalid call is refused the same way.
     for refused in (request, ipb.RecordDownloadsRequest()):
         with pytest.raises(grpc.aio.AioRpcError) as error:

@@ -105,7 +105,7 @@ def internal_stub(
 @pytest.fixture
 def service_metadata() -> tuple[tuple[str, str], ...]:
     """The registry's credential: the only caller RecordDownloads accepts."""
-    return (("x-symphony-service-token", service_credential(SERVICE_TOKEN, "registry")),)
+    return (("x-symphony-service-credential", service_credential(SERVICE_TOKEN, "registry")),)
 
 
 @pytest.fixture

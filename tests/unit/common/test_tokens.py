@@ -236,8 +236,12 @@ def registry_mac_under(secret: bytes) -> str:
     return b64(hmac.new(secret, b"symphony-service-credential:registry", hashlib.sha256).digest())
 
 
-async def present(auth: Authenticator, credential: str) -> Principal:
-    return await auth({"x-symphony-service-token": credential}, INTERNAL_METHOD)
+async def present(auth: Authenticator, credential: str, secret: str = "") -> Principal:
+    """`credential` in its header, and `secret` (the bare one) in its own when given."""
+    metadata = {"x-symphony-service-credential": credential}
+    if secret:
+        metadata["x-symphony-service-token"] = secret
+    return await auth(metadata, INTERNAL_METHOD)
 
 
 async def test_service_credential_names_the_caller() -> None:
@@ -269,11 +273,17 @@ async def test_forged_service_credentials_are_refused(presented: str) -> None:
     with pytest.raises(Unauthenticated) as info:
         await present(Authenticator(service_token="secret"), presented)
     assert info.value.reason == "SERVICE_CREDENTIAL_REQUIRED"
+    if presented:  # a forged name is refused even with the secret beside it
+        with pytest.raises(Unauthenticated):
+            await present(Authenticator(service_token="secret"), presented, secret="secret")
 
 
 async def test_bare_secret_is_an_unnamed_service_during_rollout() -> None:
     auth = Authenticator(service_token="secret")
-    assert await present(auth, "secret") == Principal(kind="service", service="")
+    bare = {"x-symphony-service-token": "secret"}
+    assert await auth(bare, INTERNAL_METHOD) == Principal(kind="service", service="")
+    # What this release sends: both; the credential names the caller.
+    assert (await present(auth, REGISTRY, secret="secret")).service == "registry"
 
 
 async def test_empty_secret_refuses_every_service_credential() -> None:

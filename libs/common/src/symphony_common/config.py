@@ -9,8 +9,6 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from symphony_common.tokens import service_credential
-
 DEFAULT_PORTS = {"auth": 50051, "registry": 50052, "sync": 50053, "analytics": 50054}
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/symphony"
 
@@ -78,11 +76,6 @@ class ServiceSettings(CommonSettings):
     metrics_port: int = 0
     # Least time between two JWKS fetches caused by unknown key ids.
     jwks_cooldown_seconds: float = 60.0
-
-    @property
-    def service_credential(self) -> str:
-        """What this service presents on every peer's internal RPCs: its own name, signed."""
-        return service_credential(self.service_token, self.service_name)
 
     def effective_grpc_port(self) -> int:
         return self.grpc_port if self.grpc_port else DEFAULT_PORTS.get(self.service_name, 0)

@@ -82,7 +82,11 @@ def make_authenticator(
     auth itself, which holds the keys) pass their own sources instead of reaching auth."""
     channel: grpc.aio.Channel | None = None
     if jwks_source is None or introspect is None:
-        channel = open_channel(settings.auth_address, service_token=settings.service_credential)
+        channel = open_channel(
+            settings.auth_address,
+            service_token=settings.service_token,
+            service_name=settings.service_name,
+        )
     verifier = AccessTokenVerifier(
         jwks_source or grpc_jwks_source(channel),  # type: ignore[arg-type]
         issuer=settings.token_issuer,

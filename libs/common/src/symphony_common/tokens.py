@@ -33,7 +33,10 @@ from symphony_common.errors import Unauthenticated
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - the JWT `typ` of access tokens (RFC 9068)
 PAT_PREFIX = "symp_"
-# The metadata header that carries the service credential on internal RPCs.
+# The metadata headers of internal RPCs: a service's own credential (`service_credential`),
+# and the bare shared secret, which services of earlier releases send and check. A caller
+# sends both, so a rolling upgrade works in either order; a later release drops the second.
+SERVICE_CREDENTIAL_HEADER = "x-symphony-service-credential"
 SERVICE_TOKEN_HEADER = "x-symphony-service-token"  # noqa: S105 - a header name
 # Prefix of what a service credential's MAC signs, so the MAC means nothing anywhere else.
 SERVICE_CREDENTIAL_CONTEXT = "symphony-service-credential:"
@@ -277,7 +280,9 @@ class Authenticator:
     async def __call__(self, metadata: dict[str, str], method: str) -> Principal:
         service = method.rsplit("/", 2)[-2] if method.count("/") >= 2 else ""
         if service.endswith("InternalService"):
-            return self._calling_service(metadata.get(SERVICE_TOKEN_HEADER, ""))
+            return self._calling_service(
+                metadata.get(SERVICE_CREDENTIAL_HEADER, ""), metadata.get(SERVICE_TOKEN_HEADER, "")
+            )
         authorization = metadata.get("authorization", "")
         if not authorization:
             return ANONYMOUS
@@ -293,16 +298,17 @@ class Authenticator:
             raise invalid_token("access tokens are not accepted here yet")
         return await self.access_tokens.verify(token)
 
-    def _calling_service(self, presented: str) -> Principal:
+    def _calling_service(self, named: str, bare: str) -> Principal:
+        """`named`: a `service_credential`; when sent it must be valid. `bare`: the shared
+        secret alone, from a peer of an earlier release: a service, but an unnamed one."""
         if self._service_token:
-            name = presented.partition(".")[0]
-            if SERVICE_NAME.fullmatch(name) and hmac.compare_digest(
-                presented.encode(), service_credential(self._service_token, name).encode()
-            ):
-                return Principal(kind="service", service=name)
-            # Rollout allowance: a peer not yet upgraded presents the bare shared secret. It is
-            # a service, but not a named one, so per-caller checks refuse it.
-            if hmac.compare_digest(presented.encode(), self._service_token.encode()):
+            if named:
+                name = named.partition(".")[0]
+                if SERVICE_NAME.fullmatch(name) and hmac.compare_digest(
+                    named.encode(), service_credential(self._service_token, name).encode()
+                ):
+                    return Principal(kind="service", service=name)
+            elif hmac.compare_digest(bare.encode(), self._service_token.encode()):
                 return Principal(kind="service")
         raise Unauthenticated(
             "SERVICE_CREDENTIAL_REQUIRED", "internal methods require a service credential"

@@ -118,7 +118,11 @@ async def build(settings: AnalyticsSettings, overrides: Overrides) -> Wiring:
     )
     registry = overrides.extra.get("registry")
     if registry is None:
-        channel = open_channel(settings.registry_address, service_token=settings.service_credential)
+        channel = open_channel(
+            settings.registry_address,
+            service_token=settings.service_token,
+            service_name=settings.service_name,
+        )
         registry = GrpcRegistryDirectory(channel)
         closers.append(lambda: channel.close(None))
     service = make_service(

@@ -163,7 +163,10 @@ async def build(settings: AuthSettings, overrides: Overrides) -> Wiring:
     peers = overrides.extra.get("peers")
     if peers is None:
         peers = GrpcPeerNotifier(
-            settings.sync_address, settings.registry_address, settings.service_credential
+            settings.sync_address,
+            settings.registry_address,
+            settings.service_token,
+            settings.service_name,
         )
         closers.append(peers.close)
     mailer = overrides.extra.get("mailer") or make_mailer(settings.smtp_url, settings.smtp_from)

@@ -81,13 +81,19 @@ async def build(settings: RegistrySettings, overrides: Overrides) -> Wiring:
     admin_users = [u.strip() for u in settings.admin_users.split(",") if u.strip()]
     auth = overrides.extra.get("auth")
     if auth is None:
-        channel = open_channel(settings.auth_address, service_token=settings.service_credential)
+        channel = open_channel(
+            settings.auth_address,
+            service_token=settings.service_token,
+            service_name=settings.service_name,
+        )
         channels.append(channel)
         auth = GrpcAuthClient(channel, admin_users=admin_users)
     analytics = overrides.extra.get("analytics")
     if analytics is None:
         channel = open_channel(
-            settings.analytics_address, service_token=settings.service_credential
+            settings.analytics_address,
+            service_token=settings.service_token,
+            service_name=settings.service_name,
         )
         channels.append(channel)
         analytics = GrpcAnalyticsClient(channel)

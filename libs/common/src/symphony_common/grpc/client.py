@@ -11,7 +11,11 @@ from typing import Any
 import grpc
 
 from symphony_common.context import current_request_id, traceparent_var
-from symphony_common.tokens import SERVICE_TOKEN_HEADER
+from symphony_common.tokens import (
+    SERVICE_CREDENTIAL_HEADER,
+    SERVICE_TOKEN_HEADER,
+    service_credential,
+)
 
 DEFAULT_DEADLINE_SECONDS = 5.0
 
@@ -48,8 +52,9 @@ class _ClientMetadataInterceptor(
     """Adds a default deadline when the caller gave none, and the request id and service
     credential headers."""
 
-    def __init__(self, service_token: str, default_deadline: float) -> None:
+    def __init__(self, service_token: str, service_name: str, default_deadline: float) -> None:
         self.service_token = service_token
+        self.credential = service_credential(service_token, service_name) if service_name else ""
         self.default_deadline = default_deadline
 
     def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
@@ -63,6 +68,8 @@ class _ClientMetadataInterceptor(
             metadata.append(("traceparent", traceparent))
         if self.service_token and SERVICE_TOKEN_HEADER not in keys:
             metadata.append((SERVICE_TOKEN_HEADER, self.service_token))
+        if self.credential and SERVICE_CREDENTIAL_HEADER not in keys:
+            metadata.append((SERVICE_CREDENTIAL_HEADER, self.credential))
         timeout = details.timeout if details.timeout is not None else self.default_deadline
         return grpc.aio.ClientCallDetails(
             details.method,
@@ -92,13 +99,15 @@ def open_channel(
     address: str,
     *,
     service_token: str = "",
+    service_name: str = "",
     default_deadline: float = DEFAULT_DEADLINE_SECONDS,
     max_message_bytes: int = 4 * 1024 * 1024,
     extra_interceptors: list[Any] | None = None,
 ) -> grpc.aio.Channel:
     """A channel to a peer service. Stubs made on it inherit deadlines and retries, and send
-    `service_token` as the service credential: a service passes its own
-    (`ServiceSettings.service_credential`), so the peer knows who is calling."""
+    the service credentials: `service_name`'s own, made from the shared secret
+    `service_token` (so the peer knows who is calling), and the secret itself for peers of
+    earlier releases (see `tokens.SERVICE_CREDENTIAL_HEADER`)."""
     options = [
         ("grpc.service_config", retry_service_config()),
         ("grpc.enable_retries", 1),
@@ -107,6 +116,8 @@ def open_channel(
         ("grpc.keepalive_time_ms", 30_000),
         ("grpc.keepalive_permit_without_calls", 1),
     ]
-    interceptors: list[Any] = [_ClientMetadataInterceptor(service_token, default_deadline)]
+    interceptors: list[Any] = [
+        _ClientMetadataInterceptor(service_token, service_name, default_deadline)
+    ]
     interceptors.extend(extra_interceptors or [])
     return grpc.aio.insecure_channel(address, options=options, interceptors=interceptors)

@@ -10,14 +10,19 @@ from symphony_common.grpc.client import open_channel
 
 
 class GrpcPeerNotifier:
-    def __init__(self, sync_address: str, registry_address: str, service_token: str) -> None:
+    def __init__(
+        self, sync_address: str, registry_address: str, service_token: str, service_name: str
+    ) -> None:
         self._channels: dict[str, grpc.aio.Channel] = {}
         self._addresses = {"sync": sync_address, "registry": registry_address}
         self._token = service_token
+        self._name = service_name
 
     def _channel(self, peer: str) -> grpc.aio.Channel:
         if peer not in self._channels:
-            self._channels[peer] = open_channel(self._addresses[peer], service_token=self._token)
+            self._channels[peer] = open_channel(
+                self._addresses[peer], service_token=self._token, service_name=self._name
+            )
         return self._channels[peer]
 
     async def delete_user_data(self, peer: str, user_id: str, request_id: str) -> None:
