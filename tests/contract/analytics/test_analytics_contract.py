@@ -17,7 +17,7 @@ from symphony_common.tokens import (
     SERVICE_TOKEN_HEADER,
     service_credential,
 )
-from tests.integration.analytics.support import SERVICE_TOKEN, make_event, ts
+from tests.integration.analytics.support import SERVICE_TOKEN, RegistryState, make_event, ts
 
 
 def details(error: grpc.aio.AioRpcError) -> dict[str, object]:
@@ -156,24 +156,30 @@ async def test_rate_limited_calls_carry_retry_info(
     )
 
 
+YESTERDAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+
+
+def downloads_of(
+    registry_state: RegistryState, extension: str, outbox_id: int, downloads: int
+) -> ipb.RecordDownloadsRequest:
+    """A RecordDownloads request of one row for `callers.<extension>` 1.0.0, yesterday."""
+    registry_state.extensions[("callers", extension)] = {"1.0.0"}
+    row = ipb.DownloadCount(
+        outbox_id=outbox_id,
+        namespace="callers",
+        extension=extension,
+        version="1.0.0",
+        day=ts(YESTERDAY),
+        downloads=downloads,
+    )
+    return ipb.RecordDownloadsRequest(counts=[row])
+
+
 @pytest.mark.parametrize("caller", ["auth", "sync"])
 async def test_record_downloads_accepts_the_registry_only(
     stub, internal_stub, service_metadata, registry_state, caller, clean
 ) -> None:
-    registry_state.extensions[("callers", "check")] = {"1.0.0"}
-    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
-    request = ipb.RecordDownloadsRequest(
-        counts=[
-            ipb.DownloadCount(
-                outbox_id=7001,
-                namespace="callers",
-                extension="check",
-                version="1.0.0",
-                day=ts(day),
-                downloads=3,
-            )
-        ]
-    )
+    request = downloads_of(registry_state, "check", outbox_id=7001, downloads=3)
     other = ((SERVICE_CREDENTIAL_HEADER, service_credential(SERVICE_TOKEN, caller)),)
     # Refused before the rows are looked at, so an invalid call is refused the same way.
     for refused in (request, ipb.RecordDownloadsRequest()):
@@ -187,7 +193,7 @@ async def test_record_downloads_accepts_the_registry_only(
     assert (recorded.recorded_count, recorded.duplicate_count) == (1, 0)
     stats = await stub.GetExtensionStats(
         spb.GetExtensionStatsRequest(
-            namespace="callers", extension="check", start_time=ts(day - timedelta(days=1))
+            namespace="callers", extension="check", start_time=ts(YESTERDAY - timedelta(days=1))
         )
     )
     assert stats.totals.downloads == 3
@@ -197,13 +203,8 @@ async def test_a_peer_presenting_the_bare_secret_is_let_through(
     internal_stub, registry_state, clean
 ) -> None:
     """Rollout allowance: a registry not yet upgraded still presents the shared secret."""
-    registry_state.extensions[("callers", "old")] = {"1.0.0"}
-    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
-    row = ipb.DownloadCount(
-        outbox_id=7002, namespace="callers", extension="old", version="1.0.0", day=ts(day)
-    )
-    row.downloads = 1
     recorded = await internal_stub.RecordDownloads(
-        ipb.RecordDownloadsRequest(counts=[row]), metadata=((SERVICE_TOKEN_HEADER, SERVICE_TOKEN),)
+        downloads_of(registry_state, "old", outbox_id=7002, downloads=1),
+        metadata=((SERVICE_TOKEN_HEADER, SERVICE_TOKEN),),
     )
     assert recorded.recorded_count == 1

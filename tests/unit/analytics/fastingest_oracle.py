@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from google.protobuf.message import DecodeError
 
@@ -37,7 +37,7 @@ def python_path(raw: bytes, schema: EventSchema, receive_time: datetime) -> Pyth
         or message.encoded_size > limits.max_batch_bytes
     ):
         return PythonPath(None, "refused whole: batch limits")
-    skew = receive_time - message.sent_time if message.sent_time else receive_time - receive_time
+    skew = receive_time - message.sent_time if message.sent_time else timedelta(0)
     validate = EventValidator(schema, receive_time, skew)
     stored = [validate(event, i) for i, event in enumerate(message.events)]
     if any(isinstance(s, Rejection) for s in stored):

@@ -274,6 +274,9 @@ class Authenticator:
         personal_tokens: PatCache | None = None,
     ) -> None:
         self._service_token = service_token
+        # The credential of each service that has called: made once, not per call. Only
+        # verified names go in, so it holds at most the deployment's services.
+        self._credentials: dict[str, str] = {}
         self.access_tokens = access_tokens
         self.personal_tokens = personal_tokens
 
@@ -304,9 +307,13 @@ class Authenticator:
         if self._service_token:
             if named:
                 name = named.partition(".")[0]
+                expected = self._credentials.get(name) or service_credential(
+                    self._service_token, name
+                )
                 if SERVICE_NAME.fullmatch(name) and hmac.compare_digest(
-                    named.encode(), service_credential(self._service_token, name).encode()
+                    named.encode(), expected.encode()
                 ):
+                    self._credentials[name] = expected
                     return Principal(kind="service", service=name)
             elif hmac.compare_digest(bare.encode(), self._service_token.encode()):
                 return Principal(kind="service")

@@ -112,6 +112,30 @@ static int field(const unsigned char **p, const unsigned char *end, uint32_t *nu
     }
 }
 
+/* A message's fields one by one: `while ((more = next_field(&r)) > 0)`, then `more < 0` means
+ * the bytes were malformed. */
+typedef struct {
+    const unsigned char *p, *end;
+    uint32_t number;
+    int type;
+    uint64_t v; /* varint and fixed values */
+    span payload; /* LEN values */
+} reader;
+
+static reader reader_of(span s) {
+    reader r = {0};
+    r.p = s.p;
+    r.end = s.p + s.n;
+    return r;
+}
+
+/* 1: the next field is in `r`; 0: the message ended; -1: malformed. */
+static int next_field(reader *r) {
+    if (r->p >= r->end) return 0;
+    r->v = 0;
+    return field(&r->p, r->end, &r->number, &r->type, &r->v, &r->payload) ? 1 : -1;
+}
+
 /* Strict UTF-8 (no overlongs, no surrogates, at most U+10FFFF), as protobuf requires of
  * string fields; `chars` counts code points (Python's len). */
 static int utf8(span s, Py_ssize_t *chars) {
@@ -162,73 +186,60 @@ static int utf8(span s, Py_ssize_t *chars) {
 }
 
 static int timestamp(span s, int64_t *seconds, int32_t *nanos) {
-    const unsigned char *p = s.p, *end = s.p + s.n;
+    reader r = reader_of(s);
     int64_t sec = 0;
     int64_t ns = 0;
-    while (p < end) {
-        uint32_t number;
-        int type;
-        uint64_t v = 0;
-        span payload;
-        if (!field(&p, end, &number, &type, &v, &payload)) return 0;
-        if (number == 1 && type == 0) sec = (int64_t)v;
-        else if (number == 2 && type == 0) ns = (int64_t)(int32_t)v;
+    int more;
+    while ((more = next_field(&r)) > 0) {
+        if (r.number == 1 && r.type == 0) sec = (int64_t)r.v;
+        else if (r.number == 2 && r.type == 0) ns = (int64_t)(int32_t)r.v;
         else return 0; /* unknown or mistyped: leave it to protobuf */
     }
-    if (sec < MIN_SECONDS || sec > MAX_SECONDS || ns < 0 || ns >= 1000000000) return 0;
+    if (more < 0 || sec < MIN_SECONDS || sec > MAX_SECONDS || ns < 0 || ns >= 1000000000) return 0;
     *seconds = sec;
     *nanos = (int32_t)ns;
     return 1;
 }
 
 static int value(span s, property *prop) {
-    const unsigned char *p = s.p, *end = s.p + s.n;
+    reader r = reader_of(s);
+    int more;
     prop->kind = V_NONE;
-    while (p < end) {
-        uint32_t number;
-        int type;
-        uint64_t v = 0;
-        span payload;
-        if (!field(&p, end, &number, &type, &v, &payload)) return 0;
+    while ((more = next_field(&r)) > 0) {
         if (prop->kind != V_NONE) return 0; /* one member of the oneof, once */
-        if (number == 2 && type == 1) {
-            memcpy(&prop->number, &v, 8);
+        if (r.number == 2 && r.type == 1) {
+            memcpy(&prop->number, &r.v, 8);
             prop->kind = V_NUMBER;
-        } else if (number == 3 && type == 2) {
-            if (!utf8(payload, NULL)) return 0;
-            prop->text = payload;
+        } else if (r.number == 3 && r.type == 2) {
+            if (!utf8(r.payload, NULL)) return 0;
+            prop->text = r.payload;
             prop->kind = V_STRING;
-        } else if (number == 4 && type == 0) {
-            prop->flag = v != 0;
+        } else if (r.number == 4 && r.type == 0) {
+            prop->flag = r.v != 0;
             prop->kind = V_BOOL;
         } else {
             return 0; /* null, struct, list, unknown: refused or unusual */
         }
     }
-    return prop->kind != V_NONE;
+    return more == 0 && prop->kind != V_NONE;
 }
 
 static int map_entry(span s, property *prop) {
-    const unsigned char *p = s.p, *end = s.p + s.n;
-    int has_key = 0, has_value = 0;
-    while (p < end) {
-        uint32_t number;
-        int type;
-        uint64_t v = 0;
-        span payload;
-        if (!field(&p, end, &number, &type, &v, &payload)) return 0;
-        if (number == 1 && type == 2 && !has_key) {
-            if (!utf8(payload, NULL)) return 0;
-            prop->key = payload;
+    reader r = reader_of(s);
+    int has_key = 0, has_value = 0, more;
+    while ((more = next_field(&r)) > 0) {
+        if (r.number == 1 && r.type == 2 && !has_key) {
+            if (!utf8(r.payload, NULL)) return 0;
+            prop->key = r.payload;
             has_key = 1;
-        } else if (number == 2 && type == 2 && !has_value) {
-            if (!value(payload, prop)) return 0;
+        } else if (r.number == 2 && r.type == 2 && !has_value) {
+            if (!value(r.payload, prop)) return 0;
             has_value = 1;
         } else {
             return 0;
         }
     }
-    return has_key && has_value;
+    return more == 0 && has_key && has_value;
 }
 
 static int string_field(span payload, span *into, int *seen) {
@@ -239,17 +250,13 @@ static int string_field(span payload, span *into, int *seen) {
 }
 
 static int parse_event(span s, event *e) {
-    const unsigned char *p = s.p, *end = s.p + s.n;
-    int seen[8] = {0};
+    reader r = reader_of(s);
+    int seen[8] = {0}, more;
     memset(e, 0, sizeof(*e));
-    while (p < end) {
-        uint32_t number;
-        int type;
-        uint64_t v = 0;
-        span payload;
-        if (!field(&p, end, &number, &type, &v, &payload)) return 0;
-        if (type != 2) return 0;
-        switch (number) {
+    while ((more = next_field(&r)) > 0) {
+        span payload = r.payload;
+        if (r.type != 2) return 0;
+        switch (r.number) {
         case 1: if (!string_field(payload, &e->event_id, &seen[1])) return 0; break;
         case 2: if (!string_field(payload, &e->name, &seen[2])) return 0; break;
         case 3:
@@ -268,7 +275,7 @@ static int parse_event(span s, event *e) {
             return 0;
         }
     }
-    return 1;
+    return more == 0;
 }
 
 /* --- checks -------------------------------------------------------------------------- */
@@ -581,34 +588,31 @@ static PyObject *encode(PyObject *self, PyObject *args) {
     if (raw.len > max_bytes) goto fallback;
 
     /* The request: events (1) and sent_time (2), each event's span first. */
-    const unsigned char *p = raw.buf, *end = p + raw.len;
+    span whole = {raw.buf, raw.len};
+    reader r = reader_of(whole);
     Py_ssize_t count = 0;
-    int has_sent = 0;
+    int has_sent = 0, more;
     spans = PyMem_Malloc(sizeof(span) * (size_t)(max_events > 0 ? max_events : 1));
     if (!spans) {
         PyErr_NoMemory();
         goto done;
     }
-    while (p < end) {
-        uint32_t number;
-        int type;
-        uint64_t v = 0;
-        span payload;
-        if (!field(&p, end, &number, &type, &v, &payload) || type != 2) goto fallback;
-        if (number == 1) {
-            if (count == max_events || payload.n > c.max_event_bytes) goto fallback;
-            spans[count++] = payload;
-        } else if (number == 2 && !has_sent) {
+    while ((more = next_field(&r)) > 0) {
+        if (r.type != 2) goto fallback;
+        if (r.number == 1) {
+            if (count == max_events || r.payload.n > c.max_event_bytes) goto fallback;
+            spans[count++] = r.payload;
+        } else if (r.number == 2 && !has_sent) {
             int64_t seconds;
             int32_t nanos;
-            if (!timestamp(payload, &seconds, &nanos)) goto fallback;
+            if (!timestamp(r.payload, &seconds, &nanos)) goto fallback;
             c.skew_us = receive_us - (seconds * 1000000LL + nanos / 1000);
             has_sent = 1;
         } else {
             goto fallback;
         }
     }
-    if (count == 0) goto fallback;
+    if (more < 0 || count == 0) goto fallback;
     events = PyMem_Malloc(sizeof(event) * (size_t)count);
     while (nslots < (size_t)count * 2) nslots *= 2;
     ids = PyMem_Calloc(nslots, sizeof(*ids));

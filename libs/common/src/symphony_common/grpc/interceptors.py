@@ -93,6 +93,7 @@ class ServiceInterceptor:
         short = method.rsplit("/", 1)[-1]
         # The metrics' children of the usual outcome, looked up once (`labels` takes a lock).
         ok = REQUESTS.labels(self.service, short, "OK"), LATENCY.labels(self.service, short)
+        callers = self.internal_callers.get(method)  # None: any caller the method accepts
         # Requests arrive as bytes and are decoded here, after the request id is set: grpc.aio
         # would otherwise answer undecodable bytes with UNKNOWN and the parser's text.
         decode = _decoder(
@@ -111,7 +112,7 @@ class ServiceInterceptor:
                 started = time.perf_counter()
                 peer = _logged_peer(context)
                 try:
-                    await self._enter(context, method)
+                    await self._enter(context, method, callers)
                     decoded = _decode_stream(request, decode) if streamed_in else decode(request)
                     return await respond(decoded, context)
                 except BaseException as exc:
@@ -134,7 +135,7 @@ class ServiceInterceptor:
             peer = _logged_peer(context)
             cancelled = False
             try:
-                await self._enter(context, method)
+                await self._enter(context, method, callers)
                 decoded = _decode_stream(request, decode) if streams_in else decode(request)
                 async for item in stream(decoded, context):
                     yield item
@@ -151,7 +152,9 @@ class ServiceInterceptor:
             return grpc.unary_stream_rpc_method_handler(streaming, **serializers)
         return grpc.stream_stream_rpc_method_handler(streaming, **serializers)
 
-    async def _enter(self, context: grpc.aio.ServicerContext, method: str) -> None:
+    async def _enter(
+        self, context: grpc.aio.ServicerContext, method: str, callers: frozenset[str] | None
+    ) -> None:
         metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
         incoming = metadata.get("x-request-id")
         request_id = incoming if incoming and _REQUEST_ID.match(incoming) else new_request_id()
@@ -159,10 +162,9 @@ class ServiceInterceptor:
         traceparent_var.set(metadata.get("traceparent", "")[:128])
         context.set_trailing_metadata((("x-request-id", request_id),))
         principal = await self.authenticate(metadata, method)
-        allowed = self.internal_callers.get(method)
         # An unnamed service (the bare shared secret, a peer not yet upgraded) is let through:
         # it holds the secret every credential is made from.
-        if allowed is not None and principal.service and principal.service not in allowed:
+        if callers is not None and principal.service and principal.service not in callers:
             raise PermissionDenied(
                 "SERVICE_NOT_ALLOWED",
                 f"the {principal.service} service may not call {method.rsplit('/', 1)[-1]}",
