@@ -167,7 +167,7 @@ ROWS_COPY = (
     "COPY public.bare_events (event_id, name, event_time, receive_time, install_id,"
     " session_id, editor_version, platform, properties, schema_version) FROM STDIN"
 )
-IDS_COPY = "COPY public.bare_events_ids (event_id, receive_time) FROM STDIN"
+IDS_COPY = "COPY public.bare_events_ids (install_id, event_id, receive_time) FROM STDIN"
 
 
 def _machine_ticks() -> tuple[int, int]:
@@ -237,7 +237,8 @@ def dedupe_bound_rate(database_url: str, batches: list[data.Batch]) -> tuple[flo
     work = []
     for batch in batches:  # before timing
         fields = [line.split(b"\t") for line in batch.copy_text.splitlines()]
-        work.append((batch.copy_text, b"".join(f[0] + b"\t" + f[3] + b"\n" for f in fields)))
+        ids = b"".join(f[4] + b"\t" + f[0] + b"\t" + f[3] + b"\n" for f in fields)
+        work.append((batch.copy_text, ids))
 
     def step(_n: int, conn: psycopg.Connection, item: tuple[bytes, bytes]) -> None:
         row_text, id_text = item

@@ -1,12 +1,14 @@
-"""Exactly once per event id through the real server. A batch of new ids is stored by plain
-inserts; the first known id (a retry, or a concurrent batch that committed it first) makes
-that statement write nothing and the batch go through the deduping statement instead. Both
-must give exact answers, store each id once and keep the rollups equal to a recount."""
+"""Exactly once per event (its install id and event id) through the real server. A batch of
+new ids is stored by plain inserts; the first known id (a retry, or a concurrent batch that
+committed it first) makes that statement write nothing and the batch go through the deduping
+statement instead. Both must give exact answers, store each id once and keep the rollups equal
+to a recount."""
 
 from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -59,6 +61,28 @@ async def test_a_batch_mixing_stored_and_new_ids_stores_only_the_new_ones(
     # The same batch again: nothing new at all.
     assert await ingest(stub, mixed) == (0, 26, 0)
     assert len(stored_ids(analytics_url)) == 35
+    await assert_rollups_match_raw(analytics_url, rollups)
+
+
+async def test_an_event_is_known_by_its_install_and_its_id(
+    stub, analytics_url, rollups, clean
+) -> None:
+    """The dedupe key is (install_id, event_id): a retry resends the event whole, install id
+    included, so it is caught; the same id from another install is another event."""
+    shared = str(uuid.uuid4())
+    first = make_event(event_id=shared)
+    other = make_event(event_id=shared)
+    # Within a batch: two events, and the first one's repeat is a duplicate.
+    assert await ingest(stub, [first, other, first]) == (2, 1, 0)
+    # Across batches: both resent are duplicates; a third install's event is new.
+    third = make_event(event_id=shared)
+    assert await ingest(stub, [other, first, third]) == (1, 2, 0)
+    with psycopg.connect(analytics_url) as conn:
+        installs = conn.execute(
+            "SELECT install_id::text FROM analytics.events WHERE event_id = %s", (shared,)
+        ).fetchall()
+    assert sorted(i for (i,) in installs) == sorted(e.install_id for e in (first, other, third))
+    assert await totals(stub) == (3, 3)
     await assert_rollups_match_raw(analytics_url, rollups)
 
 
@@ -129,7 +153,9 @@ async def test_a_batch_waiting_on_an_uncommitted_id_gets_the_exact_answer(
         with psycopg.connect(analytics_url) as holder:
             # Another batch's transaction has the id, not yet committed.
             holder.execute(
-                "INSERT INTO analytics.event_ids VALUES (%s, now())", (contested.event_id,)
+                "INSERT INTO analytics.event_ids (install_id, event_id, receive_time)"
+                " VALUES (%s, %s, now())",
+                (contested.install_id, contested.event_id),
             )
             waiting = asyncio.create_task(ingest(stub, batch))
             await wait_for_lock_wait(analytics_url)

@@ -37,9 +37,9 @@ async def test_partitions_ahead_retention_and_dedupe_purge(analytics_url, clean)
         await service.ensure_partitions(old, old + timedelta(days=1))
         with psycopg.connect(analytics_url, autocommit=True) as conn:
             conn.execute(
-                "INSERT INTO analytics.event_ids VALUES "
-                "(gen_random_uuid(), now() - interval '40 days'),"
-                " (gen_random_uuid(), now())"
+                "INSERT INTO analytics.event_ids (install_id, event_id, receive_time) VALUES "
+                "(gen_random_uuid(), gen_random_uuid(), now() - interval '40 days'),"
+                " (gen_random_uuid(), gen_random_uuid(), now())"
             )
         dropped, purged = await service.apply_retention()
         assert dropped == 2 and purged == 1
@@ -63,7 +63,8 @@ async def test_dedupe_purge_is_exact_whatever_the_order_ids_arrived_in(
         settings = AnalyticsSettings(database_url=analytics_url)
         service = make_service(settings, engine, registry=None, rate_limiter=None)
         insert = (
-            "INSERT INTO analytics.event_ids SELECT gen_random_uuid(), now() - %s::interval"
+            "INSERT INTO analytics.event_ids (install_id, event_id, receive_time)"
+            " SELECT gen_random_uuid(), gen_random_uuid(), now() - %s::interval"
             " FROM generate_series(1, %s)"
         )
         with psycopg.connect(analytics_url, autocommit=True) as conn:

@@ -28,11 +28,12 @@ class EventRepository(Protocol):
     async def store(
         self, events: Sequence[StoredEvent], bucket: datetime, extra_duplicates: int
     ) -> StoreResult:
-        """Insert the events whose ids are new (within the dedupe window), append the rollup
-        deltas of exactly those for the fold, and add the accepted and duplicate totals (plus
-        `extra_duplicates`, found before storing) to the counters of hour `bucket`, in the unit
-        of work's transaction. Nothing at all when `events` is empty. The ids of `events` are
-        distinct (the caller drops repeats within a batch)."""
+        """Insert the events not seen within the dedupe window (an event is known by its
+        (install_id, event_id)), append the rollup deltas of exactly those for the fold, and add
+        the accepted and duplicate totals (plus `extra_duplicates`, found before storing) to the
+        counters of hour `bucket`, in the unit of work's transaction. Nothing at all when
+        `events` is empty. The (install_id, event_id) pairs of `events` are distinct (the
+        caller drops repeats within a batch)."""
         ...
 
     async def store_rows(

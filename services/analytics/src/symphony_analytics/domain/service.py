@@ -90,7 +90,7 @@ class AnalyticsPolicy:
 @dataclass
 class _StreamState:
     outcome: IngestOutcome = field(default_factory=IngestOutcome)
-    seen: set[str] = field(default_factory=set)
+    seen: set[tuple[str, str]] = field(default_factory=set)  # (install_id, event_id)
     count: int = 0
 
 
@@ -313,7 +313,7 @@ class AnalyticsService:
             if isinstance(result, Rejection):
                 rejected.append(result)
                 continue
-            key = result.event_id
+            key = (result.install_id, result.event_id)  # an event's identity, as in the dedupe
             if key in state.seen:
                 in_batch_duplicates += 1
                 continue

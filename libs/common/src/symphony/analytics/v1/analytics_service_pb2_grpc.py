@@ -28,8 +28,8 @@ if _version_not_supported:
 
 class AnalyticsServiceStub:
     """Anonymous usage analytics: a public schema of allowed events, ingest with an exactly-once
-    effect (at-least-once delivery, dedupe on `event_id`), product queries over rollups, and
-    publisher statistics.
+    effect (at-least-once delivery, dedupe on each install's `event_id`s), product queries over
+    rollups, and publisher statistics.
 
     Ingest is anonymous: it reads no identity, and stores no IP address, user id or free text.
     Product queries are public; any figure for a group of fewer distinct installs than the
@@ -101,8 +101,8 @@ class AnalyticsServiceStub:
 
 class AnalyticsServiceServicer:
     """Anonymous usage analytics: a public schema of allowed events, ingest with an exactly-once
-    effect (at-least-once delivery, dedupe on `event_id`), product queries over rollups, and
-    publisher statistics.
+    effect (at-least-once delivery, dedupe on each install's `event_id`s), product queries over
+    rollups, and publisher statistics.
 
     Ingest is anonymous: it reads no identity, and stores no IP address, user id or free text.
     Product queries are public; any figure for a group of fewer distinct installs than the
@@ -157,7 +157,7 @@ class AnalyticsServiceServicer:
         at most `IngestLimits.max_stream_events` events per stream. gRPC only (no HTTP route).
         The server commits as messages arrive but answers once, when the client half-closes,
         after everything is committed; a stream that breaks before the answer is resent whole, and
-        dedupe on `event_id` makes that safe. Per-event validation as in `BatchIngestEvents`, with
+        the dedupe makes that safe. Per-event validation as in `BatchIngestEvents`, with
         `RejectedEvent.index` counted across the whole stream.
 
         Errors (the stream ends; resend the events not acknowledged):
@@ -291,8 +291,8 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class AnalyticsService:
     """Anonymous usage analytics: a public schema of allowed events, ingest with an exactly-once
-    effect (at-least-once delivery, dedupe on `event_id`), product queries over rollups, and
-    publisher statistics.
+    effect (at-least-once delivery, dedupe on each install's `event_id`s), product queries over
+    rollups, and publisher statistics.
 
     Ingest is anonymous: it reads no identity, and stores no IP address, user id or free text.
     Product queries are public; any figure for a group of fewer distinct installs than the
