@@ -483,6 +483,8 @@ async def test_get_item_escaped_names_and_history_restore(client: Client) -> Non
         "REVISION_CONFLICT",
     )
     assert unpack(error, resources_pb2.Item).revision == restored.revision
+    info = unpack(error, error_details_pb2.ErrorInfo)
+    assert info.metadata["current_revision"] == str(restored.revision)
     await expect(
         client.stub.RestoreItemRevision(
             A.RestoreItemRevisionRequest(collection="snippets", item=key, revision=1),
@@ -505,6 +507,40 @@ async def test_get_item_escaped_names_and_history_restore(client: Client) -> Non
         grpc.StatusCode.INVALID_ARGUMENT,
         "INVALID_KEY",
     )
+
+
+async def test_a_stale_restore_of_a_large_item_still_says_its_revision(client: Client) -> None:
+    """The server's copy of a large item does not fit the error's trailers; its revision
+    does, so the client can resend with the right base without a GetItem."""
+    big_value = json.dumps(["x" * 100] * 60).encode()  # ~6 KB, 8 KB as base64: over the budget
+    first = await client.set("tasks", "big", big_value)
+    latest = await client.set("tasks", "big", big_value + b" ", base=first.item.revision)
+    error = await expect(
+        client.stub.RestoreItemRevision(
+            A.RestoreItemRevisionRequest(
+                collection="tasks",
+                item="big",
+                revision=first.item.revision,
+                base_revision=first.item.revision,
+            ),
+            metadata=client.metadata,
+        ),
+        grpc.StatusCode.ABORTED,
+        "REVISION_CONFLICT",
+    )
+    info = unpack(error, error_details_pb2.ErrorInfo)
+    assert info.metadata["details_omitted"] == "Item"
+    assert info.metadata["current_revision"] == str(latest.item.revision)
+    restored = await client.stub.RestoreItemRevision(
+        A.RestoreItemRevisionRequest(
+            collection="tasks",
+            item="big",
+            revision=first.item.revision,
+            base_revision=int(info.metadata["current_revision"]),
+        ),
+        metadata=client.metadata,
+    )
+    assert restored.value == big_value
 
 
 async def test_restoring_a_tombstone_revision_deletes(client: Client) -> None:

@@ -27,14 +27,22 @@ class RevisionConflict(Aborted):
     server_item: Item | None = None
 
 
-def revision_conflict(
-    conflicts: list[ChangeResult] | None = None, server_item: Item | None = None
-) -> RevisionConflict:
+def revision_conflict(conflicts: list[ChangeResult]) -> RevisionConflict:
     return RevisionConflict(
         reason="REVISION_CONFLICT",
         message="the base revision is stale; the server's copy is in the details",
-        conflicts=conflicts or [],
-        server_item=server_item,
+        conflicts=conflicts,
+    )
+
+
+def stale_item(current: Item | None) -> RevisionConflict:
+    """One item's base revision is stale: its copy goes in the details, and its revision (0:
+    none) in the ErrorInfo too, which always fits the trailers where a large copy does not."""
+    return RevisionConflict(
+        reason="REVISION_CONFLICT",
+        message="the base revision is stale; the server's copy is in the details",
+        metadata={"current_revision": str(current.revision if current else 0)},
+        server_item=current,
     )
 
 

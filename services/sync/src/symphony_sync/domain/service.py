@@ -961,7 +961,7 @@ class SyncService:
                 )
             cur = (await uow.repo.get_items(user, [(collection, key)])).get((collection, key))
             if base_revision is not None and (cur.revision if cur else 0) != base_revision:
-                raise errors.revision_conflict(server_item=cur)
+                raise errors.stale_item(cur)
             state.revision += 1
             item = replace(old, revision=state.revision, device=ctx.device, update_time=now)
             usage = state.usage_bytes + item.size_bytes - (cur.size_bytes if cur else 0)

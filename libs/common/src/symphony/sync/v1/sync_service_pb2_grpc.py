@@ -281,8 +281,10 @@ class SyncServiceServicer:
         REQUEST_ID_REUSED); NOT_FOUND (REVISION_NOT_FOUND) when the revision is not in the item's
         history, NOT_FOUND (DEVICE_NOT_FOUND); FAILED_PRECONDITION (DEVICE_DISABLED,
         GENERATION_CHANGED, COLLECTION_EXCLUDED); ABORTED (REVISION_CONFLICT) when `base_revision`
-        is set and stale, with the server's `Item` in the details (HTTP 409); ABORTED
-        (REQUEST_IN_PROGRESS); RESOURCE_EXHAUSTED (QUOTA_EXCEEDED) with `QuotaFailure`.
+        is set and stale, with the server's `Item` in the details (HTTP 409) and its revision (0:
+        none) in `ErrorInfo.metadata["current_revision"]`, which stays when a large `Item` does
+        not fit the error (`details_omitted`); ABORTED (REQUEST_IN_PROGRESS); RESOURCE_EXHAUSTED
+        (QUOTA_EXCEEDED) with `QuotaFailure`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
