@@ -36,12 +36,13 @@ $(STAMP): requirements/bootstrap.txt requirements/dev.txt pyproject.toml $(addsu
 	touch $@
 
 # The analytics ingest fast path, a C extension built in place (the editable install imports
-# it from the source tree). Without a C compiler the service runs on its Python path, slower;
-# SYMPHONY_REQUIRE_NATIVE=1 (CI) makes that an error.
+# it from the source tree; a wheel gets its own from the same hatch_build.py). Without a C
+# compiler the service runs on its Python path, slower; SYMPHONY_REQUIRE_NATIVE=1 (CI) makes
+# that an error.
 NATIVE_SRC := services/analytics/src/symphony_analytics/_fastingest.c
 NATIVE := $(NATIVE_SRC:.c=.so)
 $(NATIVE): $(NATIVE_SRC) | $(STAMP)
-	@$(PY) scripts/build_native.py $< $@
+	@$(PY) services/analytics/hatch_build.py $< $@
 
 .PHONY: install
 install: $(STAMP) $(NATIVE) ## Create .venv and install the pinned dependencies and the workspace
