@@ -33,7 +33,7 @@ import statistics
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -138,6 +138,14 @@ def _timed(work: Callable[[], None]) -> tuple[float, float]:
     return wall, (time.process_time() - cpu) / wall
 
 
+async def _timed_workers(worker: Callable[[], Awaitable[None]]) -> tuple[float, float]:
+    """`_timed` of INGEST_CONCURRENCY `worker`s run together on this event loop."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(INGEST_CONCURRENCY)))
+    wall = time.perf_counter() - wall
+    return wall, (time.process_time() - cpu) / wall
+
+
 def ingest_rate(address: str, batches: list[data.Batch]) -> tuple[float, float]:
     """Events/s through BatchIngestEvents; every batch must be accepted whole. The channel is
     connected before timing, as the bare sides open their connections before theirs."""
@@ -159,10 +167,7 @@ def ingest_rate(address: str, batches: list[data.Batch]) -> tuple[float, float]:
                     if answer.accepted_count != batch.events:
                         raise RuntimeError(f"ingest accepted {answer.accepted_count}: {answer}")
 
-            cpu, wall = time.process_time(), time.perf_counter()
-            await asyncio.gather(*(worker() for _ in range(INGEST_CONCURRENCY)))
-            wall = time.perf_counter() - wall
-            return wall, (time.process_time() - cpu) / wall
+            return await _timed_workers(worker)
 
     wall, cpu = asyncio.run(go())
     return sum(b.events for b in batches) / wall, cpu
@@ -318,10 +323,7 @@ def sql_pipeline_rate(database_url: str, batches: list[data.Batch]) -> tuple[flo
                     raise RuntimeError(f"the store path accepted {result.accepted} of {count}")
 
         try:
-            cpu, wall = time.process_time(), time.perf_counter()
-            await asyncio.gather(*(worker() for _ in range(INGEST_CONCURRENCY)))
-            wall = time.perf_counter() - wall
-            return wall, (time.process_time() - cpu) / wall
+            return await _timed_workers(worker)
         finally:
             await pool.close()
 
