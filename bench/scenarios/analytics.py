@@ -288,18 +288,18 @@ def _stored_events(batch: data.Batch) -> list[Any]:
 
 def sql_pipeline_rate(database_url: str, batches: list[data.Batch]) -> tuple[float, float]:
     """Diagnostic: the service's own store path run bare, i.e. the service without gRPC,
-    validation and row encoding (`staging_rows`, done before timing): per batch one
+    validation and parameter encoding (`staging.stage`, done before timing): per batch one
     `SqlIngestUnitOfWork` on a psycopg pool, a single-statement unit as the service runs a
-    batch without rejections, and `SqlEventRepository.store_rows` (repository.py: the
+    batch without rejections, and `SqlEventRepository.store_staged` (repository.py: the
     plain-insert statement for new ids, the deduping one when a batch meets a known id); same
     rows and concurrency as the other sides. The rollups themselves are folded in the
     background, outside the ingest transaction, as in the service. Returns (events/s, this
     process's CPU share of one core)."""
-    from symphony_analytics.db import repository as repo
+    from symphony_analytics.db.staging import stage
     from symphony_analytics.db.unit_of_work import SqlIngestUnitOfWork
     from symphony_common.db.driver import create_pool
 
-    work = [(repo.staging_rows(e), len(e)) for e in map(_stored_events, batches)]
+    work = [(stage(e), len(e)) for e in map(_stored_events, batches)]
     bucket = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
     async def drain() -> tuple[float, float]:
@@ -315,9 +315,9 @@ def sql_pipeline_rate(database_url: str, batches: list[data.Batch]) -> tuple[flo
 
         async def worker() -> None:
             while queue:
-                rows, count = queue.pop()
+                staged, count = queue.pop()
                 async with SqlIngestUnitOfWork(pool, single_statement=True) as uow:
-                    result = await uow.events.store_rows(rows, count, bucket, 0)
+                    result = await uow.events.store_staged(staged, count, bucket, 0)
                     await uow.commit()
                 if result.accepted != count:
                     raise RuntimeError(f"the store path accepted {result.accepted} of {count}")

@@ -11,7 +11,7 @@ from google.protobuf.message import DecodeError
 
 from symphony.analytics.v1 import analytics_service_pb2 as spb
 from symphony_analytics.api import converters as conv
-from symphony_analytics.db.repository import staging_rows
+from symphony_analytics.db.staging import stage
 from symphony_analytics.domain.catalogue import EventValidator
 from symphony_analytics.domain.models import EncodedBatch, EventSchema, Rejection
 from symphony_common.errors import InvalidArgument
@@ -49,7 +49,7 @@ def python_path(raw: bytes, schema: EventSchema, receive_time: datetime) -> Pyth
     times = [s.event_time for s in valid]
     return PythonPath(
         EncodedBatch(
-            rows=staging_rows(valid),
+            staged=tuple(stage(valid)),
             count=len(valid),
             encoded_size=len(raw),
             installs=dict(Counter(s.install_id for s in valid)),

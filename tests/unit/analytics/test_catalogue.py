@@ -150,3 +150,15 @@ def test_a_bad_catalogue_file_is_refused(tmp_path) -> None:
     (tmp_path / "v1.json").write_text(json.dumps(bad))
     with pytest.raises(ValueError, match="pattern"):
         load_catalogue(tmp_path)
+
+
+def test_a_rollup_dimension_keeps_its_one_type(tmp_path) -> None:
+    # The rollups keep `extension` as text (db/staging.py): a number there would not be one.
+    bad = {
+        "version": 1,
+        "create_time": "2026-01-01T00:00:00Z",
+        "events": [{"name": "x", "properties": [{"name": "extension", "type": "INT"}]}],
+    }
+    (tmp_path / "v1.json").write_text(json.dumps(bad))
+    with pytest.raises(ValueError, match="rollup dimension"):
+        load_catalogue(tmp_path)

@@ -1,11 +1,13 @@
-/* The ingest fast path: a serialized BatchIngestEventsRequest straight to the JSON rows that
- * repository.STORE_EVENTS takes, for the usual batch in which every event is valid.
+/* The ingest fast path: a serialized BatchIngestEventsRequest straight to the binary
+ * parameters the ingest statements take (db/staging.py), for the usual batch in which every
+ * event is valid.
  *
  * It only ever answers for such a batch. Anything else -- a malformed or unusual encoding, a
  * single invalid event, a duplicate id within the batch, a batch over the limits -- returns
  * None, and the service takes its Python path (protobuf parse, `EventValidator`), which
  * produces every rejection and error. So this file must never accept what the Python path
- * refuses, and must produce exactly the rows it would store: tests/unit/analytics/
+ * refuses, and must produce exactly the parameters `staging.stage` makes of what it would
+ * store: tests/unit/analytics/
  * test_fastingest.py compares both on generated batches, and an atheris harness fuzzes it.
  *
  * encode(raw, plan, receive_us, schema_version)
@@ -13,7 +15,8 @@
  *          max_event_bytes, max_age_us, max_skew_us), where events maps an event name to
  *          (properties, required): properties maps a name to
  *          (kind, max_length, matcher, allowed, low, high, lower) -- see fast_ingest.py.
- *   -> (rows: str, count, installs: {install_id: events}, first_us, last_us) or None.
+ *   -> (staged: a tuple of bytes, the fields of `staging.Staged`, count,
+ *       installs: {install_id: events}, first_us, last_us) or None.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -55,6 +58,13 @@ typedef struct {
     char *buf;
     Py_ssize_t len, cap;
 } out;
+
+/* What an event adds to the rollup deltas (see `staging.stage`), grouped by all of it. */
+typedef struct {
+    long long hour; /* microseconds since PostgreSQL's epoch, on the hour */
+    unsigned char install[16];
+    span name, version, platform, extension, extension_version; /* as stored */
+} delta_key;
 
 /* --- wire format --------------------------------------------------------------------- */
 
@@ -295,12 +305,29 @@ static int canonical_uuid(span s) {
 
 static int same(span a, span b) { return a.n == b.n && memcmp(a.p, b.p, (size_t)a.n) == 0; }
 
-static int by_key(const void *a, const void *b) {
-    const property *x = a, *y = b;
-    Py_ssize_t n = x->key.n < y->key.n ? x->key.n : y->key.n;
-    int c = memcmp(x->key.p, y->key.p, (size_t)n); /* UTF-8 byte order = code point order */
-    return c ? c : (x->key.n > y->key.n) - (x->key.n < y->key.n);
+/* Byte order, a prefix first: Python's order of the bytes (and, for UTF-8, of the str). */
+static int compare(span a, span b) {
+    Py_ssize_t n = a.n < b.n ? a.n : b.n;
+    int c = memcmp(a.p, b.p, (size_t)n);
+    return c ? c : (a.n > b.n) - (a.n < b.n);
 }
+
+static int by_key(const void *a, const void *b) {
+    return compare(((const property *)a)->key, ((const property *)b)->key);
+}
+
+static int by_delta(const void *a, const void *b) {
+    const delta_key *x = a, *y = b;
+    int c;
+    if (x->hour != y->hour) return x->hour < y->hour ? -1 : 1;
+    if ((c = compare(x->name, y->name)) || (c = memcmp(x->install, y->install, 16)) ||
+        (c = compare(x->version, y->version)) || (c = compare(x->platform, y->platform)) ||
+        (c = compare(x->extension, y->extension)))
+        return c;
+    return compare(x->extension_version, y->extension_version);
+}
+
+static int by_id_key(const void *a, const void *b) { return memcmp(a, b, 32); }
 
 static PyObject *text(span s) { return PyUnicode_DecodeUTF8((const char *)s.p, s.n, NULL); }
 
@@ -316,7 +343,7 @@ static int accepts(PyObject *fn, span s) {
     return ok;
 }
 
-/* --- JSON ---------------------------------------------------------------------------- */
+/* --- output: JSON (the properties) and PostgreSQL's binary format ------------------- */
 
 static int grow(out *o, Py_ssize_t more) {
     if (o->len + more <= o->cap) return 1;
@@ -383,6 +410,55 @@ static int put_double(out *o, double d) {
     int ok = put(o, r, (Py_ssize_t)strlen(r));
     PyMem_Free(r);
     return ok;
+}
+
+static void big_endian(unsigned char *b, uint64_t v, int n) {
+    for (int i = n - 1; i >= 0; i--, v >>= 8) b[i] = (unsigned char)(v & 0xff);
+}
+
+static int put_be(out *o, uint64_t v, int n) {
+    unsigned char b[8];
+    big_endian(b, v, n);
+    return put(o, (const char *)b, n);
+}
+
+/* Element OIDs (pg_type) of the arrays, as in staging.py. */
+enum { OID_INT8 = 20, OID_INT2 = 21, OID_TEXT = 25, OID_TIMESTAMPTZ = 1184, OID_UUID = 2950,
+       OID_JSONB = 3802 };
+#define PG_EPOCH_US 946684800000000LL /* 2000-01-01 in microseconds since 1970 */
+#define HOUR_US 3600000000LL
+
+/* A one-dimensional array without nulls (`array_send`); its length goes in at the end. */
+static int begin_array(out *o, uint32_t oid) {
+    return put_be(o, 1, 4) && put_be(o, 0, 4) && put_be(o, oid, 4) && put_be(o, 0, 4) &&
+           put_be(o, 1, 4);
+}
+
+static void end_array(out *o, Py_ssize_t n) { big_endian((unsigned char *)o->buf + 12, (uint64_t)n, 4); }
+
+static int put_element(out *o, const void *p, Py_ssize_t n) {
+    return put_be(o, (uint64_t)n, 4) && put(o, p, n);
+}
+
+static int put_text(out *o, span s) { return put_element(o, s.p, s.n); }
+
+static int put_int8(out *o, long long v) { return put_be(o, 8, 4) && put_be(o, (uint64_t)v, 8); }
+
+/* A canonical (validated) UUID's 16 bytes. */
+static void uuid_bytes(span s, unsigned char *b) {
+    for (int i = 0, j = 0; i < 36; i++) {
+        if (s.p[i] == '-') continue;
+        int v = s.p[i] <= '9' ? s.p[i] - '0' : s.p[i] - 'a' + 10;
+        if (j & 1) b[j / 2] |= (unsigned char)v;
+        else b[j / 2] = (unsigned char)(v << 4);
+        j++;
+    }
+}
+
+static int put_uuid(out *o, span s) {
+    unsigned char b[16];
+    uuid_bytes(s, b);
+    return put_element(o, b, 16);
 }
 
 /* --- memos: what a batch repeats (names, versions, values) is looked up once --------- */
@@ -453,8 +529,22 @@ static int accepted(context *c, PyObject *check, span s) {
     return ok;
 }
 
-/* 1: valid and written to `o`; 0: not the fast path's (no error set); -1: error set. */
-static int encode_event(context *c, const event *e, out *o, long long *event_us) {
+/* The event columns of `staging.Staged`, in its order. */
+enum { E_EVENT_ID, E_NAME, E_EVENT_TIME, E_INSTALL_ID, E_SESSION_ID, E_EDITOR_VERSION, E_PLATFORM,
+       E_PROPERTIES, E_COLUMNS };
+static const uint32_t E_OIDS[E_COLUMNS] = {OID_UUID, OID_TEXT, OID_TIMESTAMPTZ, OID_UUID,
+                                           OID_UUID, OID_TEXT, OID_TEXT,        OID_JSONB};
+static const unsigned char NOTHING[1] = {0};
+
+static int named(span s, const char *name) {
+    size_t n = strlen(name);
+    return (size_t)s.n == n && memcmp(s.p, name, n) == 0;
+}
+
+/* 1: valid, written to `cols` and its delta key to `d`; 0: not the fast path's (no error
+ * set); -1: error set. `lowered` holds lowercased values (room for all: nothing moves). */
+static int encode_event(context *c, const event *e, out *cols, delta_key *d, out *lowered,
+                        long long *event_us) {
     if (!canonical_uuid(e->event_id) || e->name.n == 0 || !e->has_time) return 0;
     PyObject *compiled = lookup(c, c->events, e->name);
     if (!compiled) return PyErr_Occurred() ? -1 : 0;
@@ -476,13 +566,12 @@ static int encode_event(context *c, const event *e, out *o, long long *event_us)
     for (int i = 1; i < e->nprops; i++)
         if (same(sorted[i - 1].key, sorted[i].key)) return 0; /* protobuf keeps the last */
 
-    if (!putc_(o, '[') || !put_string(o, e->event_id, 0) || !putc_(o, ',') ||
-        !put_string(o, e->name, 0) || !putc_(o, ',') || !put_int(o, at) || !putc_(o, ',') ||
-        !put_int(o, c->receive_us) || !putc_(o, ',') || !put_string(o, e->install_id, 0) ||
-        !putc_(o, ',') || !put_string(o, e->session_id, 0) || !putc_(o, ',') ||
-        !put_string(o, e->editor_version, 0) || !putc_(o, ',') || !put_string(o, e->platform, 0) ||
-        !putc_(o, ',') || !putc_(o, '{'))
-        return -1;
+    /* The properties: a jsonb element (its length, version 1, the JSON text). */
+    out *o = &cols[E_PROPERTIES];
+    Py_ssize_t start = o->len;
+    if (!put_be(o, 0, 4) || !putc_(o, 1) || !putc_(o, '{')) return -1;
+    span none = {NOTHING, 0};
+    d->extension = d->extension_version = none;
     for (int i = 0; i < e->nprops; i++) {
         const property *prop = &sorted[i];
         PyObject *spec = lookup(c, props, prop->key);
@@ -514,6 +603,17 @@ static int encode_event(context *c, const event *e, out *o, long long *event_us)
             ok = accepted(c, kind == K_ENUM ? allowed : matcher, prop->text);
             if (ok <= 0) return ok;
             if (!put_string(o, prop->text, lower)) return -1;
+            span stored = prop->text;
+            if (lower) {
+                if (lowered->len + stored.n > lowered->cap) return 0;
+                unsigned char *w = (unsigned char *)lowered->buf + lowered->len;
+                for (Py_ssize_t k = 0; k < stored.n; k++)
+                    w[k] = stored.p[k] >= 'A' && stored.p[k] <= 'Z' ? stored.p[k] + 32 : stored.p[k];
+                lowered->len += stored.n;
+                stored.p = w;
+            }
+            if (named(prop->key, "extension")) d->extension = stored;
+            else if (named(prop->key, "extension_version")) d->extension_version = stored;
         }
     }
     Py_ssize_t nreq = PyTuple_GET_SIZE(required);
@@ -526,13 +626,63 @@ static int encode_event(context *c, const event *e, out *o, long long *event_us)
             found = sorted[i].key.n == n && memcmp(sorted[i].key.p, want, (size_t)n) == 0;
         if (!found) return 0;
     }
-    if (!putc_(o, '}') || !putc_(o, ',') || !put_int(o, c->schema_version) || !putc_(o, ']'))
+    if (!putc_(o, '}')) return -1;
+    big_endian((unsigned char *)o->buf + start, (uint64_t)(o->len - start - 4), 4);
+    long long pg_us = at - PG_EPOCH_US;
+    if (!put_uuid(&cols[E_EVENT_ID], e->event_id) || !put_text(&cols[E_NAME], e->name) ||
+        !put_int8(&cols[E_EVENT_TIME], pg_us) || !put_uuid(&cols[E_INSTALL_ID], e->install_id) ||
+        !put_uuid(&cols[E_SESSION_ID], e->session_id) ||
+        !put_text(&cols[E_EDITOR_VERSION], e->editor_version) ||
+        !put_text(&cols[E_PLATFORM], e->platform))
         return -1;
+    d->hour = (pg_us / HOUR_US - (pg_us % HOUR_US < 0)) * HOUR_US; /* floor, as date_trunc */
+    uuid_bytes(e->install_id, d->install);
+    d->name = e->name;
+    d->version = e->editor_version;
+    d->platform = e->platform;
     *event_us = at;
     return 1;
 }
 
 /* --- the batch ----------------------------------------------------------------------- */
+
+/* The deltas of the batch's events (`keys`, sorted here), grouped: eight arrays into `d`. */
+enum { D_BUCKET, D_EVENT, D_INSTALL, D_EDITOR_VERSION, D_PLATFORM, D_EXTENSION,
+       D_EXTENSION_VERSION, D_COUNT, D_COLUMNS };
+static const uint32_t D_OIDS[D_COLUMNS] = {OID_TIMESTAMPTZ, OID_TEXT, OID_UUID, OID_TEXT,
+                                           OID_TEXT,        OID_TEXT, OID_TEXT, OID_INT8};
+
+static int put_deltas(delta_key *keys, Py_ssize_t count, out *d) {
+    qsort(keys, (size_t)count, sizeof(delta_key), by_delta);
+    for (int k = 0; k < D_COLUMNS; k++)
+        if (!begin_array(&d[k], D_OIDS[k])) return 0;
+    Py_ssize_t groups = 0;
+    for (Py_ssize_t i = 0, j; i < count; i = j) {
+        for (j = i + 1; j < count && by_delta(&keys[i], &keys[j]) == 0; j++);
+        const delta_key *g = &keys[i];
+        if (!put_int8(&d[D_BUCKET], g->hour) || !put_text(&d[D_EVENT], g->name) ||
+            !put_element(&d[D_INSTALL], g->install, 16) ||
+            !put_text(&d[D_EDITOR_VERSION], g->version) || !put_text(&d[D_PLATFORM], g->platform) ||
+            !put_text(&d[D_EXTENSION], g->extension) ||
+            !put_text(&d[D_EXTENSION_VERSION], g->extension_version) ||
+            !put_int8(&d[D_COUNT], (long long)(j - i)))
+            return 0;
+        groups++;
+    }
+    for (int k = 0; k < D_COLUMNS; k++) end_array(&d[k], groups);
+    return 1;
+}
+
+/* The dedupe keys (install id, event id: 16 bytes each), sorted as the index sorts them. */
+static int put_keys(unsigned char (*keys)[32], Py_ssize_t count, out *installs, out *ids) {
+    qsort(keys, (size_t)count, 32, by_id_key);
+    if (!begin_array(installs, OID_UUID) || !begin_array(ids, OID_UUID)) return 0;
+    for (Py_ssize_t i = 0; i < count; i++)
+        if (!put_element(installs, keys[i], 16) || !put_element(ids, keys[i] + 16, 16)) return 0;
+    end_array(installs, count);
+    end_array(ids, count);
+    return 1;
+}
 
 static int count_install(PyObject *installs, span install, long n) {
     PyObject *key = text(install);
@@ -549,6 +699,36 @@ static int count_install(PyObject *installs, span install, long n) {
     return set;
 }
 
+/* `staging.Staged`: the two scalars, the event columns, the keys, the deltas. */
+#define STAGED_FIELDS (2 + E_COLUMNS + 2 + D_COLUMNS)
+
+static PyObject *staged_tuple(long long receive_us, long long schema_version, out *cols,
+                              out *key_installs, out *key_ids, out *deltas) {
+    unsigned char receive[8], version[2];
+    big_endian(receive, (uint64_t)(receive_us - PG_EPOCH_US), 8);
+    big_endian(version, (uint64_t)schema_version, 2);
+    PyObject *t = PyTuple_New(STAGED_FIELDS);
+    if (!t) return NULL;
+    Py_ssize_t i = 0;
+#define FIELD(p, n)                                                                               \
+    do {                                                                                          \
+        PyObject *b = PyBytes_FromStringAndSize((const char *)(p), (n));                          \
+        if (!b) goto fail;                                                                        \
+        PyTuple_SET_ITEM(t, i++, b);                                                              \
+    } while (0)
+    FIELD(receive, 8);
+    FIELD(version, 2);
+    for (int k = 0; k < E_COLUMNS; k++) FIELD(cols[k].buf, cols[k].len);
+    FIELD(key_installs->buf, key_installs->len);
+    FIELD(key_ids->buf, key_ids->len);
+    for (int k = 0; k < D_COLUMNS; k++) FIELD(deltas[k].buf, deltas[k].len);
+#undef FIELD
+    return t;
+fail:
+    Py_DECREF(t);
+    return NULL;
+}
+
 static PyObject *encode(PyObject *self, PyObject *args) {
     Py_buffer raw;
     PyObject *plan;
@@ -557,12 +737,15 @@ static PyObject *encode(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "y*O!LL", &raw, &PyTuple_Type, &plan, &receive_us,
                           &schema_version))
         return NULL;
-    PyObject *result = NULL, *installs = NULL;
+    PyObject *result = NULL, *installs = NULL, *staged = NULL;
     event *events = NULL;
     span *spans = NULL;
+    delta_key *deltas = NULL;
+    unsigned char(*keys)[32] = NULL;
     const unsigned char **ids = NULL; /* open addressing over the event ids */
     size_t nslots = 16;
-    out o = {0};
+    out cols[E_COLUMNS] = {{0}}, dcols[D_COLUMNS] = {{0}}, key_installs = {0}, key_ids = {0},
+        lowered = {0};
     context c;
     long long max_events, max_bytes;
     if (PyTuple_GET_SIZE(plan) != 8) {
@@ -614,18 +797,19 @@ static PyObject *encode(PyObject *self, PyObject *args) {
     }
     if (more < 0 || count == 0) goto fallback;
     events = PyMem_Malloc(sizeof(event) * (size_t)count);
+    deltas = PyMem_Malloc(sizeof(delta_key) * (size_t)count);
+    keys = PyMem_Malloc(32 * (size_t)count);
     while (nslots < (size_t)count * 2) nslots *= 2;
     ids = PyMem_Calloc(nslots, sizeof(*ids));
     installs = PyDict_New();
-    if (!events || !ids || !installs) {
+    if (!events || !deltas || !keys || !ids || !installs) {
         if (!PyErr_Occurred()) PyErr_NoMemory();
         goto done;
     }
-    if (!grow(&o, raw.len * 2 + 64)) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    putc_(&o, '[');
+    /* Room up front: the properties are at most the request's size, the rest per event. */
+    if (!grow(&cols[E_PROPERTIES], raw.len * 2 + 64) || !grow(&lowered, raw.len)) goto nomem;
+    for (int k = 0; k < E_COLUMNS; k++)
+        if (!grow(&cols[k], count * 48 + 64) || !begin_array(&cols[k], E_OIDS[k])) goto nomem;
     c.lookups.n = c.lookups.next = c.accepted.n = c.accepted.next = 0;
     long long first = 0, last = 0;
     span run = {NULL, 0}; /* the install of the events counted in `run_n`: a batch has few */
@@ -645,10 +829,11 @@ static PyObject *encode(PyObject *self, PyObject *args) {
             }
             if (memcmp(ids[slot], e->event_id.p, 36) == 0) goto fallback;
         }
-        if (i && !putc_(&o, ',')) goto nomem;
-        int ok = encode_event(&c, e, &o, &at);
+        int ok = encode_event(&c, e, cols, &deltas[i], &lowered, &at);
         if (ok < 0) goto done;
         if (ok == 0) goto fallback;
+        memcpy(keys[i], deltas[i].install, 16);
+        uuid_bytes(e->event_id, keys[i] + 16);
         first = i ? (at < first ? at : first) : at;
         last = i ? (at > last ? at : last) : at;
         if (run_n && !same(run, e->install_id)) {
@@ -659,9 +844,11 @@ static PyObject *encode(PyObject *self, PyObject *args) {
         run_n++;
     }
     if (count_install(installs, run, run_n) < 0) goto done;
-    if (!putc_(&o, ']')) goto nomem;
-    PyObject *rows = PyUnicode_DecodeUTF8(o.buf, o.len, NULL);
-    if (rows) result = Py_BuildValue("(NnOLL)", rows, count, installs, first, last);
+    for (int k = 0; k < E_COLUMNS; k++) end_array(&cols[k], count);
+    if (!put_keys(keys, count, &key_installs, &key_ids) || !put_deltas(deltas, count, dcols))
+        goto nomem;
+    staged = staged_tuple(receive_us, schema_version, cols, &key_installs, &key_ids, dcols);
+    if (staged) result = Py_BuildValue("(OnOLL)", staged, count, installs, first, last);
     goto done;
 nomem:
     PyErr_NoMemory();
@@ -671,16 +858,23 @@ fallback:
 done:
     PyBuffer_Release(&raw);
     Py_XDECREF(installs);
+    Py_XDECREF(staged);
     PyMem_Free(events);
+    PyMem_Free(deltas);
+    PyMem_Free(keys);
     PyMem_Free(ids);
     PyMem_Free(spans);
-    PyMem_Free(o.buf);
+    for (int k = 0; k < E_COLUMNS; k++) PyMem_Free(cols[k].buf);
+    for (int k = 0; k < D_COLUMNS; k++) PyMem_Free(dcols[k].buf);
+    PyMem_Free(key_installs.buf);
+    PyMem_Free(key_ids.buf);
+    PyMem_Free(lowered.buf);
     return result;
 }
 
 static PyMethodDef methods[] = {
     {"encode", encode, METH_VARARGS,
-     "encode(raw, plan, receive_us, schema_version) -> (rows, count, installs, first_us, "
+     "encode(raw, plan, receive_us, schema_version) -> (staged, count, installs, first_us, "
      "last_us) or None"},
     {NULL, NULL, 0, NULL},
 };

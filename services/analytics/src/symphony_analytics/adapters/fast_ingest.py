@@ -1,4 +1,5 @@
-"""The fast path of BatchIngestEvents: the request's bytes straight to the stored rows, in C
+"""The fast path of BatchIngestEvents: the request's bytes straight to the parameters that store
+them (`db/staging.py`), in C
 (`_fastingest.c`), for a batch in which every event is valid. Anything else answers None and
 the service takes its Python path, which gives every rejection its reason."""
 
@@ -95,9 +96,9 @@ class NativeBatchEncoder:
         encoded = _fastingest.encode(raw, entry[1], receive_us, schema.version)
         if encoded is None:
             return None
-        rows, count, installs, first_us, last_us = encoded
+        staged, count, installs, first_us, last_us = encoded
         return EncodedBatch(
-            rows=rows,
+            staged=staged,
             count=count,
             encoded_size=len(raw),
             installs=installs,

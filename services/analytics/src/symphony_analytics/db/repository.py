@@ -5,17 +5,17 @@ escapes this package."""
 from __future__ import annotations
 
 import contextlib
-import json
 import random
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from symphony_analytics.db.staging import parameters, stage
 from symphony_analytics.domain.models import (
     BucketFigure,
     DownloadCount,
@@ -66,48 +66,60 @@ PENDING_COLUMNS = (
     "bucket, event, install_id, editor_version, platform, extension, extension_version, event_count"
 )
 
-# The batch's rows arrive as ONE parameter, a JSON array of rows (see `staging_rows`). Times
-# travel as microseconds since the epoch (exact; no text to parse). Ingest runs on psycopg
-# directly (symphony_common.db.driver): SQLAlchemy's execution layer cost ~0.5 ms of CPU per
-# batch, and a batch without drops is one statement in autocommit.
+# A batch arrives as binary arrays (see `staging.py`): its columns, its dedupe keys in index
+# order and its rollup deltas, which PostgreSQL reads without parsing or sorting anything. Ingest
+# runs on psycopg directly (symphony_common.db.driver): SQLAlchemy's execution layer cost ~0.5 ms
+# of CPU per batch, and a batch without drops is one statement in autocommit.
 #
 # The dedupe key is (install_id, event_id) (migration 0004): a retry resends both, and a
 # batch's ids (one install) land on a few neighbouring index pages instead of 500 random ones.
-#
+EVENT_COLUMNS = (
+    "event_id, name, event_time, receive_time, install_id, session_id, editor_version, platform,"
+    " properties, schema_version"
+)
+STAGED_EVENTS = """
+    SELECT e.event_id, e.name, e.event_time, :receive_time, e.install_id, e.session_id,
+           e.editor_version, e.platform, e.properties, :schema_version
+    FROM unnest(CAST(:event_ids AS uuid[]), CAST(:names AS text[]),
+                CAST(:event_times AS timestamptz[]), CAST(:install_ids AS uuid[]),
+                CAST(:session_ids AS uuid[]), CAST(:editor_versions AS text[]),
+                CAST(:platforms AS text[]), CAST(:properties AS jsonb[]))
+         AS e(event_id, name, event_time, install_id, session_id, editor_version, platform, properties)
+"""
+STAGED_KEYS = """
+    SELECT k.install_id, k.event_id, :receive_time
+    FROM unnest(CAST(:key_installs AS uuid[]), CAST(:key_ids AS uuid[])) AS k(install_id, event_id)
+"""
+
 # The usual batch carries only ids never seen: STORE_NEW_EVENTS stores it with plain inserts
 # (no ON CONFLICT, whose speculative insertion measured 0.3-0.8 ms of PostgreSQL CPU per 500
 # ids, and no join of the new ids back to the rows). The first known id breaks the unique
 # index, the statement fails having written nothing, and the batch goes through STORE_EVENTS,
-# which dedupes exactly (see `SqlEventRepository.store_rows`). Both insert the ids in key
+# which dedupes exactly (see `SqlEventRepository.store_staged`). Both insert the ids in key
 # order, so two batches sharing ids wait on each other in one direction only.
 STORE_NEW_EVENTS = sql(
     f"""
-    WITH stored AS (
-        INSERT INTO analytics.events (event_id, name, event_time, receive_time, install_id, session_id,
-                                      editor_version, platform, properties, schema_version)
-        SELECT (r->>0)::uuid, r->>1,
-               timestamptz 'epoch' + (r->>2)::bigint * interval '1 microsecond',
-               timestamptz 'epoch' + (r->>3)::bigint * interval '1 microsecond',
-               (r->>4)::uuid, (r->>5)::uuid, r->>6, r->>7, r->8, (r->>9)::smallint
-        FROM jsonb_array_elements(CAST(:rows AS jsonb)) r
-        RETURNING event_id, receive_time, name, event_time, install_id, editor_version, platform,
-                  coalesce(properties->>'extension', '') AS extension,
-                  coalesce(properties->>'extension_version', '') AS extension_version
-    ), new AS (
-        INSERT INTO analytics.event_ids (install_id, event_id, receive_time)
-        SELECT install_id, event_id, receive_time FROM stored ORDER BY install_id, event_id
+    WITH new AS (
+        INSERT INTO analytics.event_ids (install_id, event_id, receive_time) {STAGED_KEYS}
+        RETURNING 1
+    ), stored AS (
+        INSERT INTO analytics.events ({EVENT_COLUMNS}) {STAGED_EVENTS}
         RETURNING 1
     ), pending AS (
         INSERT INTO analytics.rollup_pending ({PENDING_COLUMNS})
-        SELECT date_trunc('hour', event_time, 'UTC'), name, install_id, editor_version, platform,
-               extension, extension_version, count(*)
-        FROM stored GROUP BY 1, 2, 3, 4, 5, 6, 7
+        SELECT * FROM unnest(CAST(:delta_buckets AS timestamptz[]), CAST(:delta_events AS text[]),
+                             CAST(:delta_installs AS uuid[]), CAST(:delta_editor_versions AS text[]),
+                             CAST(:delta_platforms AS text[]), CAST(:delta_extensions AS text[]),
+                             CAST(:delta_extension_versions AS text[]), CAST(:delta_counts AS bigint[]))
+        RETURNING 1
     )
-    -- Reading `new` makes every id insert finish before the counter row is locked: the main
+    -- Reading every insert makes them all finish before the counter row is locked: the main
     -- query of a WITH statement otherwise runs first, and a batch waiting on a shared id would
     -- hold its shard's row meanwhile, queueing every other batch of that shard behind it.
     INSERT INTO analytics.ingest_counts AS t (bucket, shard, accepted, duplicates)
-    SELECT :bucket, :shard, count(*), :extra_duplicates FROM new
+    SELECT :bucket, :shard, ids.n, :extra_duplicates
+    FROM (SELECT count(*) AS n FROM new) AS ids, (SELECT count(*) FROM stored) AS events,
+         (SELECT count(*) FROM pending) AS deltas
     ON CONFLICT (bucket, shard) DO UPDATE
     SET accepted = t.accepted + EXCLUDED.accepted, duplicates = t.duplicates + EXCLUDED.duplicates
     """
@@ -119,24 +131,13 @@ STORE_NEW_EVENTS = sql(
 # hour's accepted/duplicate counters (a random shard) updated. Returns (accepted, duplicates).
 STORE_EVENTS = sql(
     f"""
-    WITH staged AS MATERIALIZED (
-        SELECT (r->>0)::uuid AS event_id, r->>1 AS name,
-               timestamptz 'epoch' + (r->>2)::bigint * interval '1 microsecond' AS event_time,
-               timestamptz 'epoch' + (r->>3)::bigint * interval '1 microsecond' AS receive_time,
-               (r->>4)::uuid AS install_id, (r->>5)::uuid AS session_id, r->>6 AS editor_version,
-               r->>7 AS platform, r->8 AS properties, (r->>9)::smallint AS schema_version
-        FROM jsonb_array_elements(CAST(:rows AS jsonb)) r
-    ), new AS (
-        INSERT INTO analytics.event_ids (install_id, event_id, receive_time)
-        SELECT install_id, event_id, receive_time FROM staged ORDER BY install_id, event_id
+    WITH new AS (
+        INSERT INTO analytics.event_ids (install_id, event_id, receive_time) {STAGED_KEYS}
         ON CONFLICT (install_id, event_id) DO NOTHING
         RETURNING install_id, event_id
     ), stored AS (
-        INSERT INTO analytics.events (event_id, name, event_time, receive_time, install_id, session_id,
-                                      editor_version, platform, properties, schema_version)
-        SELECT s.event_id, s.name, s.event_time, s.receive_time, s.install_id, s.session_id,
-               s.editor_version, s.platform, s.properties, s.schema_version
-        FROM staged s JOIN new USING (install_id, event_id)
+        INSERT INTO analytics.events ({EVENT_COLUMNS})
+        {STAGED_EVENTS} JOIN new USING (install_id, event_id)
         RETURNING name, event_time, install_id, editor_version, platform, properties
     ), pending AS (
         INSERT INTO analytics.rollup_pending ({PENDING_COLUMNS})
@@ -146,7 +147,7 @@ STORE_EVENTS = sql(
         FROM stored GROUP BY 1, 2, 3, 4, 5, 6, 7
     ), totals AS (
         SELECT (SELECT count(*) FROM stored) AS accepted,
-               (SELECT count(*) FROM staged) - (SELECT count(*) FROM new) AS duplicates
+               cardinality(CAST(:event_ids AS uuid[])) - (SELECT count(*) FROM new) AS duplicates
     ), counted AS (
         INSERT INTO analytics.ingest_counts AS t (bucket, shard, accepted, duplicates)
         SELECT :bucket, :shard, accepted, duplicates + :extra_duplicates FROM totals
@@ -189,38 +190,6 @@ FOLD_ROLLUPS = text(
 # Folds and rebuilds of the rollups take this lock (transaction-scoped), one at a time.
 ROLLUP_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('analytics.rollups'))")
 FOLD_BATCH = 50_000
-
-
-_dump_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def staging_rows(events: Sequence[StoredEvent]) -> str:
-    """The events as one JSON array of rows in `STORED_FIELDS` order, times as microseconds
-    since the epoch: one C-level encode for the whole batch, and JSON escapes whatever a
-    string holds."""
-    received: dict[datetime, int] = {}  # one receive time per batch
-    rows = []
-    for e in events:
-        receive_time = received.get(e.receive_time)
-        if receive_time is None:
-            receive_time = received[e.receive_time] = (e.receive_time - _EPOCH) // _MICROSECOND
-        rows.append(
-            (
-                e.event_id,
-                e.name,
-                (e.event_time - _EPOCH) // _MICROSECOND,
-                receive_time,
-                e.install_id,
-                e.session_id,
-                e.editor_version,
-                e.platform,
-                e.properties,
-                e.schema_version,
-            )
-        )
-    return _dump_json(rows)
 
 
 @contextlib.contextmanager
@@ -268,16 +237,16 @@ class SqlEventRepository:
     ) -> StoreResult:
         if not events:
             return StoreResult(0, 0)
-        return await self.store_rows(staging_rows(events), len(events), bucket, extra_duplicates)
+        return await self.store_staged(stage(events), len(events), bucket, extra_duplicates)
 
-    async def store_rows(
-        self, rows: str, count: int, bucket: datetime, extra_duplicates: int
+    async def store_staged(
+        self, staged: Sequence[bytes], count: int, bucket: datetime, extra_duplicates: int
     ) -> StoreResult:
-        """`store` from the batch's `staging_rows` (`count` of them) on."""
+        """`store` from the batch's `staging.stage` (`count` events) on."""
         if not count:
             return StoreResult(0, 0)
-        params = {
-            "rows": rows,
+        params: dict[str, Any] = {
+            **parameters(staged),
             "bucket": bucket,
             "shard": random.randrange(INGEST_SHARDS),
             "extra_duplicates": extra_duplicates,

@@ -67,6 +67,12 @@ DIMENSIONS: tuple[DimensionDefinition, ...] = (
     DimensionDefinition("platform", "platform", "The editor's platform.", PLATFORMS),
 )
 
+# Properties the rollups keep as dimensions (as text: db/staging.py), and their one type.
+DIMENSION_PROPERTIES = {
+    "extension": PropertyType.EXTENSION_ID,
+    "extension_version": PropertyType.VERSION,
+}
+
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
 
 
@@ -119,6 +125,11 @@ def _parse(
             kind = PropertyType(prop["type"])
             if kind == PropertyType.STRING and not (prop.get("pattern") and prop.get("max_length")):
                 raise ValueError(f"string property {prop['name']} needs a pattern and a max_length")
+            if DIMENSION_PROPERTIES.get(prop["name"], kind) != kind:
+                raise ValueError(
+                    f"property {prop['name']} is a rollup dimension: its type is"
+                    f" {DIMENSION_PROPERTIES[prop['name']]}"
+                )
             props.append(
                 PropertyDefinition(
                     name=prop["name"],

@@ -163,10 +163,10 @@ class IncomingEvent:
 
 @dataclass(slots=True)
 class EncodedBatch:
-    """A batch whose every event is valid, already in the rows the repository stores (see
-    `StoredEvent`, `ports.BatchEncoder`): the fast path of BatchIngestEvents."""
+    """A batch whose every event is valid, already in the parameters the repository stores it
+    with (see `StoredEvent`, `ports.BatchEncoder`): the fast path of BatchIngestEvents."""
 
-    rows: str  # the JSON rows of `repository.staging_rows`
+    staged: tuple[bytes, ...]  # the binary parameters of `db.staging.stage`
     count: int
     encoded_size: int
     installs: dict[str, int]  # events per install id, for the rate limits

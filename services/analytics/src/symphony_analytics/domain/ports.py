@@ -36,10 +36,10 @@ class EventRepository(Protocol):
         caller drops repeats within a batch)."""
         ...
 
-    async def store_rows(
-        self, rows: str, count: int, bucket: datetime, extra_duplicates: int
+    async def store_staged(
+        self, staged: Sequence[bytes], count: int, bucket: datetime, extra_duplicates: int
     ) -> StoreResult:
-        """`store` of `count` events already in the repository's row encoding (an
+        """`store` of `count` events already in the repository's parameter encoding (an
         `EncodedBatch`'s)."""
         ...
 
@@ -55,7 +55,7 @@ class BatchEncoder(Protocol):
         self, raw: bytes, schema: EventSchema, receive_time: datetime
     ) -> EncodedBatch | None:
         """A serialized BatchIngestEventsRequest whose every event is valid under `schema`,
-        received at `receive_time`, as the rows to store; None for any other request (the
+        received at `receive_time`, as the parameters to store; None for any other request (the
         caller then validates it event by event)."""
         ...
 

@@ -358,8 +358,8 @@ class AnalyticsService:
                         async with self._ingest_uow(single_statement=single) as uow:
                             # store() counts what it accepts; nothing to store: count here.
                             result = await (
-                                uow.events.store_rows(
-                                    valid.rows, valid.count, bucket, in_batch_duplicates
+                                uow.events.store_staged(
+                                    valid.staged, valid.count, bucket, in_batch_duplicates
                                 )
                                 if isinstance(valid, EncodedBatch)
                                 else uow.events.store(valid, bucket, in_batch_duplicates)
