@@ -47,6 +47,7 @@ typedef struct {
 
 typedef struct {
     span event_id, name, install_id, session_id, editor_version, platform;
+    unsigned char id[16], install[16], session[16]; /* the UUIDs' bytes, once checked */
     int has_time;
     int64_t seconds;
     int32_t nanos;
@@ -290,15 +291,17 @@ static int parse_event(span s, event *e) {
 
 /* --- checks -------------------------------------------------------------------------- */
 
-static int canonical_uuid(span s) {
-    if (s.n != 36) return 0;
-    for (int i = 0; i < 36; i++) {
-        unsigned char c = s.p[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-') return 0;
-        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-            return 0;
-        }
+/* A canonical UUID (lowercase hex, dashes at 8, 13, 18, 23) into its 16 bytes: 1, else 0. */
+static int parse_uuid(span s, unsigned char *b) {
+    if (s.n != 36 || s.p[8] != '-' || s.p[13] != '-' || s.p[18] != '-' || s.p[23] != '-')
+        return 0;
+    static const unsigned char at[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
+    for (int i = 0; i < 16; i++) {
+        unsigned char hi = s.p[at[i]], lo = s.p[at[i] + 1];
+        int h = hi >= '0' && hi <= '9' ? hi - '0' : hi >= 'a' && hi <= 'f' ? hi - 'a' + 10 : -1;
+        int l = lo >= '0' && lo <= '9' ? lo - '0' : lo >= 'a' && lo <= 'f' ? lo - 'a' + 10 : -1;
+        if ((h | l) < 0) return 0;
+        b[i] = (unsigned char)(h << 4 | l);
     }
     return 1;
 }
@@ -316,8 +319,7 @@ static int by_key(const void *a, const void *b) {
     return compare(((const property *)a)->key, ((const property *)b)->key);
 }
 
-static int by_delta(const void *a, const void *b) {
-    const delta_key *x = a, *y = b;
+static int by_delta(const delta_key *x, const delta_key *y) {
     int c;
     if (x->hour != y->hour) return x->hour < y->hour ? -1 : 1;
     if ((c = compare(x->name, y->name)) || (c = memcmp(x->install, y->install, 16)) ||
@@ -325,6 +327,10 @@ static int by_delta(const void *a, const void *b) {
         (c = compare(x->extension, y->extension)))
         return c;
     return compare(x->extension_version, y->extension_version);
+}
+
+static int by_delta_at(const void *a, const void *b) {
+    return by_delta(*(const delta_key *const *)a, *(const delta_key *const *)b);
 }
 
 static int by_id_key(const void *a, const void *b) { return memcmp(a, b, 32); }
@@ -444,26 +450,11 @@ static int put_text(out *o, span s) { return put_element(o, s.p, s.n); }
 
 static int put_int8(out *o, long long v) { return put_be(o, 8, 4) && put_be(o, (uint64_t)v, 8); }
 
-/* A canonical (validated) UUID's 16 bytes. */
-static void uuid_bytes(span s, unsigned char *b) {
-    for (int i = 0, j = 0; i < 36; i++) {
-        if (s.p[i] == '-') continue;
-        int v = s.p[i] <= '9' ? s.p[i] - '0' : s.p[i] - 'a' + 10;
-        if (j & 1) b[j / 2] |= (unsigned char)v;
-        else b[j / 2] = (unsigned char)(v << 4);
-        j++;
-    }
-}
-
-static int put_uuid(out *o, span s) {
-    unsigned char b[16];
-    uuid_bytes(s, b);
-    return put_element(o, b, 16);
-}
+static int put_uuid(out *o, const unsigned char *b) { return put_element(o, b, 16); }
 
 /* --- memos: what a batch repeats (names, versions, values) is looked up once --------- */
 
-#define MEMOS 64
+#define MEMOS 128 /* direct-mapped: a clash forgets the older answer, which is looked up again */
 
 typedef struct {
     const void *owner; /* the table or check the answer belongs to */
@@ -473,17 +464,21 @@ typedef struct {
 
 typedef struct {
     memo m[MEMOS];
-    int n, next;
 } memos;
 
-static PyObject *recall(const memos *ms, const void *owner, span key) {
-    for (int i = 0; i < ms->n; i++)
-        if (ms->m[i].owner == owner && same(ms->m[i].key, key)) return ms->m[i].answer;
-    return NULL;
+static memo *slot_of(memos *ms, const void *owner, span key) {
+    uint64_t h = (uint64_t)(uintptr_t)owner * 0x9e3779b97f4a7c15ULL;
+    for (Py_ssize_t i = 0; i < key.n; i++) h = (h ^ key.p[i]) * 1099511628211ULL;
+    return &ms->m[(h >> 40) & (MEMOS - 1)];
+}
+
+static PyObject *recall(memos *ms, const void *owner, span key) {
+    memo *m = slot_of(ms, owner, key);
+    return m->owner == owner && same(m->key, key) ? m->answer : NULL;
 }
 
 static void remember(memos *ms, const void *owner, span key, PyObject *answer) {
-    memo *m = &ms->m[ms->n < MEMOS ? ms->n++ : (ms->next++ % MEMOS)];
+    memo *m = slot_of(ms, owner, key);
     m->owner = owner;
     m->key = key;
     m->answer = answer;
@@ -543,9 +538,9 @@ static int named(span s, const char *name) {
 
 /* 1: valid, written to `cols` and its delta key to `d`; 0: not the fast path's (no error
  * set); -1: error set. `lowered` holds lowercased values (room for all: nothing moves). */
-static int encode_event(context *c, const event *e, out *cols, delta_key *d, out *lowered,
+static int encode_event(context *c, event *e, out *cols, delta_key *d, out *lowered,
                         long long *event_us) {
-    if (!canonical_uuid(e->event_id) || e->name.n == 0 || !e->has_time) return 0;
+    if (e->name.n == 0 || !e->has_time) return 0; /* the id: checked by the caller */
     PyObject *compiled = lookup(c, c->events, e->name);
     if (!compiled) return PyErr_Occurred() ? -1 : 0;
     PyObject *props = PyTuple_GET_ITEM(compiled, 0), *required = PyTuple_GET_ITEM(compiled, 1);
@@ -553,7 +548,7 @@ static int encode_event(context *c, const event *e, out *cols, delta_key *d, out
     long long client_us = e->seconds * 1000000LL + e->nanos / 1000;
     long long at = client_us + c->skew_us;
     if (at < c->receive_us - c->max_age_us || at > c->receive_us + c->max_skew_us) return 0;
-    if (!canonical_uuid(e->install_id) || !canonical_uuid(e->session_id)) return 0;
+    if (!parse_uuid(e->install_id, e->install) || !parse_uuid(e->session_id, e->session)) return 0;
     if (e->editor_version.n > 64) return 0;
     int ok = accepted(c, c->editor_ok, e->editor_version);
     if (ok <= 0) return ok;
@@ -562,7 +557,12 @@ static int encode_event(context *c, const event *e, out *cols, delta_key *d, out
 
     property sorted[MAX_PROPERTIES];
     memcpy(sorted, e->props, sizeof(property) * (size_t)e->nprops);
-    qsort(sorted, (size_t)e->nprops, sizeof(property), by_key);
+    for (int i = 1; i < e->nprops; i++) /* a few: insertion sort */
+        for (int j = i; j > 0 && by_key(&sorted[j - 1], &sorted[j]) > 0; j--) {
+            property t = sorted[j];
+            sorted[j] = sorted[j - 1];
+            sorted[j - 1] = t;
+        }
     for (int i = 1; i < e->nprops; i++)
         if (same(sorted[i - 1].key, sorted[i].key)) return 0; /* protobuf keeps the last */
 
@@ -629,14 +629,14 @@ static int encode_event(context *c, const event *e, out *cols, delta_key *d, out
     if (!putc_(o, '}')) return -1;
     big_endian((unsigned char *)o->buf + start, (uint64_t)(o->len - start - 4), 4);
     long long pg_us = at - PG_EPOCH_US;
-    if (!put_uuid(&cols[E_EVENT_ID], e->event_id) || !put_text(&cols[E_NAME], e->name) ||
-        !put_int8(&cols[E_EVENT_TIME], pg_us) || !put_uuid(&cols[E_INSTALL_ID], e->install_id) ||
-        !put_uuid(&cols[E_SESSION_ID], e->session_id) ||
+    if (!put_uuid(&cols[E_EVENT_ID], e->id) || !put_text(&cols[E_NAME], e->name) ||
+        !put_int8(&cols[E_EVENT_TIME], pg_us) || !put_uuid(&cols[E_INSTALL_ID], e->install) ||
+        !put_uuid(&cols[E_SESSION_ID], e->session) ||
         !put_text(&cols[E_EDITOR_VERSION], e->editor_version) ||
         !put_text(&cols[E_PLATFORM], e->platform))
         return -1;
     d->hour = (pg_us / HOUR_US - (pg_us % HOUR_US < 0)) * HOUR_US; /* floor, as date_trunc */
-    uuid_bytes(e->install_id, d->install);
+    memcpy(d->install, e->install, 16);
     d->name = e->name;
     d->version = e->editor_version;
     d->platform = e->platform;
@@ -653,24 +653,29 @@ static const uint32_t D_OIDS[D_COLUMNS] = {OID_TIMESTAMPTZ, OID_TEXT, OID_UUID, 
                                            OID_TEXT,        OID_TEXT, OID_TEXT, OID_INT8};
 
 static int put_deltas(delta_key *keys, Py_ssize_t count, out *d) {
-    qsort(keys, (size_t)count, sizeof(delta_key), by_delta);
-    for (int k = 0; k < D_COLUMNS; k++)
-        if (!begin_array(&d[k], D_OIDS[k])) return 0;
+    const delta_key **order = PyMem_Malloc(sizeof(*order) * (size_t)count);
+    if (!order) return 0;
+    for (Py_ssize_t i = 0; i < count; i++) order[i] = &keys[i];
+    qsort(order, (size_t)count, sizeof(*order), by_delta_at); /* pointers: nothing big moves */
+    int ok = 1;
+    for (int k = 0; k < D_COLUMNS; k++) ok = ok && begin_array(&d[k], D_OIDS[k]);
     Py_ssize_t groups = 0;
-    for (Py_ssize_t i = 0, j; i < count; i = j) {
-        for (j = i + 1; j < count && by_delta(&keys[i], &keys[j]) == 0; j++);
-        const delta_key *g = &keys[i];
+    for (Py_ssize_t i = 0, j; ok && i < count; i = j) {
+        for (j = i + 1; j < count && by_delta(order[i], order[j]) == 0; j++);
+        const delta_key *g = order[i];
         if (!put_int8(&d[D_BUCKET], g->hour) || !put_text(&d[D_EVENT], g->name) ||
             !put_element(&d[D_INSTALL], g->install, 16) ||
             !put_text(&d[D_EDITOR_VERSION], g->version) || !put_text(&d[D_PLATFORM], g->platform) ||
             !put_text(&d[D_EXTENSION], g->extension) ||
             !put_text(&d[D_EXTENSION_VERSION], g->extension_version) ||
             !put_int8(&d[D_COUNT], (long long)(j - i)))
-            return 0;
+            ok = 0;
         groups++;
     }
-    for (int k = 0; k < D_COLUMNS; k++) end_array(&d[k], groups);
-    return 1;
+    PyMem_Free(order);
+    if (ok)
+        for (int k = 0; k < D_COLUMNS; k++) end_array(&d[k], groups);
+    return ok;
 }
 
 /* The dedupe keys (install id, event id: 16 bytes each), sorted as the index sorts them. */
@@ -810,7 +815,8 @@ static PyObject *encode(PyObject *self, PyObject *args) {
     if (!grow(&cols[E_PROPERTIES], raw.len * 2 + 64) || !grow(&lowered, raw.len)) goto nomem;
     for (int k = 0; k < E_COLUMNS; k++)
         if (!grow(&cols[k], count * 48 + 64) || !begin_array(&cols[k], E_OIDS[k])) goto nomem;
-    c.lookups.n = c.lookups.next = c.accepted.n = c.accepted.next = 0;
+    memset(&c.lookups, 0, sizeof c.lookups);
+    memset(&c.accepted, 0, sizeof c.accepted);
     long long first = 0, last = 0;
     span run = {NULL, 0}; /* the install of the events counted in `run_n`: a batch has few */
     long run_n = 0;
@@ -818,22 +824,24 @@ static PyObject *encode(PyObject *self, PyObject *args) {
         event *e = &events[i];
         long long at = 0;
         if (!parse_event(spans[i], e)) goto fallback;
-        if (!canonical_uuid(e->event_id)) goto fallback;
+        if (!parse_uuid(e->event_id, e->id)) goto fallback;
         /* An id twice in the batch is a duplicate the Python path counts. */
-        uint64_t h = 1469598103934665603ULL;
-        for (int k = 0; k < 36; k++) h = (h ^ e->event_id.p[k]) * 1099511628211ULL;
-        for (size_t slot = h & (nslots - 1);; slot = (slot + 1) & (nslots - 1)) {
+        uint64_t h, low;
+        memcpy(&h, e->id, 8);
+        memcpy(&low, e->id + 8, 8);
+        h = (h ^ (low * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
+        for (size_t slot = (h >> 32) & (nslots - 1);; slot = (slot + 1) & (nslots - 1)) {
             if (!ids[slot]) {
-                ids[slot] = e->event_id.p;
+                ids[slot] = e->id;
                 break;
             }
-            if (memcmp(ids[slot], e->event_id.p, 36) == 0) goto fallback;
+            if (memcmp(ids[slot], e->id, 16) == 0) goto fallback;
         }
         int ok = encode_event(&c, e, cols, &deltas[i], &lowered, &at);
         if (ok < 0) goto done;
         if (ok == 0) goto fallback;
-        memcpy(keys[i], deltas[i].install, 16);
-        uuid_bytes(e->event_id, keys[i] + 16);
+        memcpy(keys[i], e->install, 16);
+        memcpy(keys[i] + 16, e->id, 16);
         first = i ? (at < first ? at : first) : at;
         last = i ? (at > last ? at : last) : at;
         if (run_n && !same(run, e->install_id)) {
