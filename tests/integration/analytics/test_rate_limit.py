@@ -45,6 +45,25 @@ async def test_one_call_counts_every_key_in_one_round_trip(redis_url) -> None:
         await redis.aclose()
 
 
+async def test_a_window_counter_expires_with_its_window(redis_url) -> None:
+    import uuid
+
+    redis = create_redis(redis_url)
+    clock = 1_000_020.0  # 20 s into a 60 s window
+    try:
+        limiter = RedisRateLimiter(redis, clock=lambda: clock)
+        key = f"test:{uuid.uuid4()}"
+        stored = f"symphony:analytics:rl:{key}:{int(clock // 60)}"
+        assert await limiter.hit(key, 3, 10, 60) == 0
+        assert await redis.get(stored) == b"3"
+        await redis.expire(stored, 5)  # a later hit must not push the expiry out again
+        assert await limiter.hit(key, 2, 10, 60) == 0
+        assert await redis.get(stored) == b"5"
+        assert 0 < await redis.ttl(stored) <= 5
+    finally:
+        await redis.aclose()
+
+
 async def test_the_local_fallback_counts_every_key_of_a_call() -> None:
     limiter = LocalRateLimiter(clock=lambda: 1000.0)
     assert await limiter.hit_many([("a", 3, 5), ("b", 5, 5)], 60) == 0

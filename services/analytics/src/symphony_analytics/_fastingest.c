@@ -12,9 +12,10 @@
  *
  * encode(raw, plan, receive_us, schema_version)
  *   plan: (events, platforms, editor_version_ok, max_batch_events, max_batch_bytes,
- *          max_event_bytes, max_age_us, max_skew_us), where events maps an event name to
+ *          max_event_bytes, max_age_us, max_skew_us, known), where events maps an event name to
  *          (properties, required): properties maps a name to
- *          (kind, max_length, matcher, allowed, low, high, lower) -- see fast_ingest.py.
+ *          (kind, max_length, matcher, allowed, low, high, lower) -- see fast_ingest.py; known
+ *          is an empty dict the plan keeps, where each check's accepted texts are remembered.
  *   -> (staged: a tuple of bytes, the fields of `staging.Staged`, count,
  *       installs: {install_id: events}, first_us, last_us) or None.
  */
@@ -337,12 +338,9 @@ static int by_id_key(const void *a, const void *b) { return memcmp(a, b, 32); }
 
 static PyObject *text(span s) { return PyUnicode_DecodeUTF8((const char *)s.p, s.n, NULL); }
 
-/* Calls `fn(text)`: 1 when truthy, 0 when falsy, -1 on error. */
-static int accepts(PyObject *fn, span s) {
-    PyObject *arg = text(s);
-    if (!arg) return -1;
+/* Calls `fn(arg)`: 1 when truthy, 0 when falsy, -1 on error. */
+static int accepts(PyObject *fn, PyObject *arg) {
     PyObject *r = PyObject_CallOneArg(fn, arg);
-    Py_DECREF(arg);
     if (!r) return -1;
     int ok = PyObject_IsTrue(r);
     Py_DECREF(r);
@@ -454,7 +452,7 @@ static int put_uuid(out *o, const unsigned char *b) { return put_element(o, b, 1
 
 /* --- memos: what a batch repeats (names, versions, values) is looked up once --------- */
 
-#define MEMOS 128 /* direct-mapped: a clash forgets the older answer, which is looked up again */
+#define MEMOS 512 /* direct-mapped: a clash forgets the older answer, which is looked up again */
 
 typedef struct {
     const void *owner; /* the table or check the answer belongs to */
@@ -488,6 +486,7 @@ static void remember(memos *ms, const void *owner, span key, PyObject *answer) {
 
 typedef struct {
     PyObject *events, *platforms, *editor_ok;
+    PyObject *known; /* check -> set of the texts it accepted, across batches (the plan's) */
     long long max_event_bytes, max_age_us, max_skew_us;
     long long receive_us, skew_us;
     long long schema_version;
@@ -509,17 +508,30 @@ static PyObject *lookup(context *c, PyObject *table, span key) {
 
 /* Whether `check` (a callable, or a set to be in) accepts `s`, memoized when it does:
  * 1, 0, or -1 on error. */
+#define KNOWN_PER_CHECK 4096 /* the checks are pure: what they accepted is remembered, this much */
+
 static int accepted(context *c, PyObject *check, span s) {
     if (recall(&c->accepted, check, s)) return 1;
+    PyObject *t = text(s);
+    if (!t) return -1;
     int ok;
     if (PyAnySet_Check(check)) {
-        PyObject *t = text(s);
-        if (!t) return -1;
         ok = PySet_Contains(check, t);
-        Py_DECREF(t);
     } else {
-        ok = accepts(check, s);
+        PyObject *known = PyDict_GetItemWithError(c->known, check); /* borrowed */
+        if (!known && !PyErr_Occurred() && (known = PySet_New(NULL))) {
+            int set = PyDict_SetItem(c->known, check, known);
+            Py_DECREF(known); /* the dict holds it */
+            if (set < 0) known = NULL;
+        }
+        ok = known ? PySet_Contains(known, t) : -1;
+        if (ok == 0) {
+            ok = accepts(check, t);
+            if (ok == 1 && PySet_GET_SIZE(known) < KNOWN_PER_CHECK && PySet_Add(known, t) < 0)
+                ok = -1;
+        }
     }
+    Py_DECREF(t);
     if (ok == 1) remember(&c->accepted, check, s, Py_True);
     return ok;
 }
@@ -753,8 +765,8 @@ static PyObject *encode(PyObject *self, PyObject *args) {
         lowered = {0};
     context c;
     long long max_events, max_bytes;
-    if (PyTuple_GET_SIZE(plan) != 8) {
-        PyErr_SetString(PyExc_ValueError, "plan: 8 items expected");
+    if (PyTuple_GET_SIZE(plan) != 9) {
+        PyErr_SetString(PyExc_ValueError, "plan: 9 items expected");
         goto done;
     }
     c.events = PyTuple_GET_ITEM(plan, 0);
@@ -766,8 +778,9 @@ static PyObject *encode(PyObject *self, PyObject *args) {
     c.max_age_us = PyLong_AsLongLong(PyTuple_GET_ITEM(plan, 6));
     c.max_skew_us = PyLong_AsLongLong(PyTuple_GET_ITEM(plan, 7));
     if (PyErr_Occurred()) goto done;
-    if (!PyDict_Check(c.events) || !PyAnySet_Check(c.platforms)) {
-        PyErr_SetString(PyExc_TypeError, "plan: events dict and platforms set expected");
+    c.known = PyTuple_GET_ITEM(plan, 8);
+    if (!PyDict_Check(c.events) || !PyAnySet_Check(c.platforms) || !PyDict_Check(c.known)) {
+        PyErr_SetString(PyExc_TypeError, "plan: events dict, platforms set, known dict expected");
         goto done;
     }
     c.receive_us = receive_us;

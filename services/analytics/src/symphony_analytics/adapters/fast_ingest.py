@@ -69,6 +69,7 @@ def plan(schema: EventSchema) -> tuple[Any, ...]:
         limits.max_event_bytes,
         _microseconds(limits.max_event_age),
         _microseconds(limits.max_clock_skew),
+        {},  # what each (pure) check accepted, remembered across batches by the C code
     )
 
 
