@@ -380,6 +380,10 @@ static int put_int(out *o, long long v) {
     return put(o, w, b + sizeof b - w);
 }
 
+static unsigned char ascii_lower(unsigned char c) {
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
 /* A JSON string as json.dumps(ensure_ascii=False) writes it. `lower`: ASCII lowercase. */
 static int put_string(out *o, span s, int lower) {
     if (!grow(o, s.n * 6 + 2)) return 0;
@@ -399,7 +403,7 @@ static int put_string(out *o, span s, int lower) {
             if (c < 0x20) {
                 w += sprintf(w, "\\u%04x", c);
             } else {
-                *w++ = (char)(lower && c >= 'A' && c <= 'Z' ? c + 32 : c);
+                *w++ = (char)(lower ? ascii_lower(c) : c);
             }
         }
     }
@@ -438,7 +442,9 @@ static int begin_array(out *o, uint32_t oid) {
            put_be(o, 1, 4);
 }
 
-static void end_array(out *o, Py_ssize_t n) { big_endian((unsigned char *)o->buf + 12, (uint64_t)n, 4); }
+static void end_array(out *o, Py_ssize_t n) {
+    big_endian((unsigned char *)o->buf + 12, (uint64_t)n, 4);
+}
 
 static int put_element(out *o, const void *p, Py_ssize_t n) {
     return put_be(o, (uint64_t)n, 4) && put(o, p, n);
@@ -506,9 +512,10 @@ static PyObject *lookup(context *c, PyObject *table, span key) {
     return found;
 }
 
-/* Whether `check` (a callable, or a set to be in) accepts `s`, memoized when it does:
- * 1, 0, or -1 on error. */
 #define KNOWN_PER_CHECK 4096 /* the checks are pure: what they accepted is remembered, this much */
+
+/* Whether `check` (a callable, or a set to be in) accepts `s`, memoized when it does (for the
+ * batch, and for a callable also across batches in `known`): 1, 0, or -1 on error. */
 
 static int accepted(context *c, PyObject *check, span s) {
     if (recall(&c->accepted, check, s)) return 1;
@@ -619,8 +626,7 @@ static int encode_event(context *c, event *e, out *cols, delta_key *d, out *lowe
             if (lower) {
                 if (lowered->len + stored.n > lowered->cap) return 0;
                 unsigned char *w = (unsigned char *)lowered->buf + lowered->len;
-                for (Py_ssize_t k = 0; k < stored.n; k++)
-                    w[k] = stored.p[k] >= 'A' && stored.p[k] <= 'Z' ? stored.p[k] + 32 : stored.p[k];
+                for (Py_ssize_t k = 0; k < stored.n; k++) w[k] = ascii_lower(stored.p[k]);
                 lowered->len += stored.n;
                 stored.p = w;
             }
@@ -658,7 +664,7 @@ static int encode_event(context *c, event *e, out *cols, delta_key *d, out *lowe
 
 /* --- the batch ----------------------------------------------------------------------- */
 
-/* The deltas of the batch's events (`keys`, sorted here), grouped: eight arrays into `d`. */
+/* The deltas of the batch's events (`keys`), sorted and grouped: eight arrays into `d`. */
 enum { D_BUCKET, D_EVENT, D_INSTALL, D_EDITOR_VERSION, D_PLATFORM, D_EXTENSION,
        D_EXTENSION_VERSION, D_COUNT, D_COLUMNS };
 static const uint32_t D_OIDS[D_COLUMNS] = {OID_TIMESTAMPTZ, OID_TEXT, OID_UUID, OID_TEXT,
