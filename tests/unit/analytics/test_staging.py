@@ -1,5 +1,5 @@
 """A batch travels to the store as binary arrays (PostgreSQL's `array_send` format): the stored
-columns in request order, the dedupe keys in index order, and the rollup deltas grouped; any
+columns with the events in the dedupe index's order, and the rollup deltas grouped; any
 string survives them unchanged, and times are exact to the microsecond. (The integration tests
 store them in a real PostgreSQL.)"""
 
@@ -64,18 +64,19 @@ def time_of(raw: bytes) -> datetime:
     return PG_EPOCH + timedelta(microseconds=struct.unpack("!q", raw)[0])
 
 
-def test_one_element_per_event_in_request_order() -> None:
+def test_one_element_per_event_each_column_in_the_same_order() -> None:
     events = [stored(), stored(name="editor_closed", install_id=OTHER, properties={})]
     staged = stage(events)
+    in_key_order = events[::-1]  # OTHER sorts before ID
     assert [uuid.UUID(bytes=b) for b in column(staged, "event_ids")] == [
-        uuid.UUID(e.event_id) for e in events
+        uuid.UUID(e.event_id) for e in in_key_order
     ]
-    assert column(staged, "names") == [b"file_opened", b"editor_closed"]
-    assert [str(uuid.UUID(bytes=b)) for b in column(staged, "install_ids")] == [ID, OTHER]
+    assert column(staged, "names") == [b"editor_closed", b"file_opened"]
+    assert [str(uuid.UUID(bytes=b)) for b in column(staged, "install_ids")] == [OTHER, ID]
     assert column(staged, "platforms") == [b"linux-x64"] * 2
     jsonb = column(staged, "properties")
     assert all(p[:1] == b"\x01" for p in jsonb)  # jsonb's binary version
-    assert [json.loads(p[1:]) for p in jsonb] == [e.properties for e in events]
+    assert [json.loads(p[1:]) for p in jsonb] == [e.properties for e in in_key_order]
     assert time_of(staged.receive_time) == NOW
     assert struct.unpack("!h", staged.schema_version) == (2,)
 
@@ -93,17 +94,22 @@ def test_any_string_survives_unchanged() -> None:
     assert json.loads(column(staged, "properties")[0][1:]) == {"a": awkward}
 
 
-def test_dedupe_keys_come_in_index_order() -> None:
-    events = [stored(install_id=i) for i in (ID, OTHER, ID, OTHER, ID)]
+def test_events_come_in_the_dedupe_index_order() -> None:
+    events = [
+        stored(install_id=i, editor_version=str(n))
+        for n, i in enumerate((ID, OTHER, ID, OTHER, ID))
+    ]
     staged = stage(events)
     keys = list(
         zip(
-            (uuid.UUID(bytes=b) for b in column(staged, "key_installs")),
-            (uuid.UUID(bytes=b) for b in column(staged, "key_ids")),
+            (uuid.UUID(bytes=b) for b in column(staged, "install_ids")),
+            (uuid.UUID(bytes=b) for b in column(staged, "event_ids")),
             strict=True,
         )
     )
     assert keys == sorted((uuid.UUID(e.install_id), uuid.UUID(e.event_id)) for e in events)
+    by_key = {(uuid.UUID(e.install_id), uuid.UUID(e.event_id)): e.editor_version for e in events}
+    assert [v.decode() for v in column(staged, "editor_versions")] == [by_key[k] for k in keys]
 
 
 def test_deltas_count_each_hour_event_and_dimension_once() -> None:

@@ -254,8 +254,8 @@ static int map_entry(span s, property *prop) {
     return more == 0 && has_key && has_value;
 }
 
-static int string_field(span payload, span *into, int *seen) {
-    if (*seen || !utf8(payload, NULL)) return 0; /* repeated scalar: leave to protobuf */
+static int string_field(span payload, span *into, int *seen, int check_utf8) {
+    if (*seen || (check_utf8 && !utf8(payload, NULL))) return 0; /* repeated: leave to protobuf */
     *into = payload;
     *seen = 1;
     return 1;
@@ -269,16 +269,17 @@ static int parse_event(span s, event *e) {
         span payload = r.payload;
         if (r.type != 2) return 0;
         switch (r.number) {
-        case 1: if (!string_field(payload, &e->event_id, &seen[1])) return 0; break;
-        case 2: if (!string_field(payload, &e->name, &seen[2])) return 0; break;
+        /* The UUIDs' UTF-8 is not checked: `parse_uuid` takes nothing but ASCII hex. */
+        case 1: if (!string_field(payload, &e->event_id, &seen[1], 0)) return 0; break;
+        case 2: if (!string_field(payload, &e->name, &seen[2], 1)) return 0; break;
         case 3:
             if (e->has_time || !timestamp(payload, &e->seconds, &e->nanos)) return 0;
             e->has_time = 1;
             break;
-        case 4: if (!string_field(payload, &e->install_id, &seen[4])) return 0; break;
-        case 5: if (!string_field(payload, &e->session_id, &seen[5])) return 0; break;
-        case 6: if (!string_field(payload, &e->editor_version, &seen[6])) return 0; break;
-        case 7: if (!string_field(payload, &e->platform, &seen[7])) return 0; break;
+        case 4: if (!string_field(payload, &e->install_id, &seen[4], 0)) return 0; break;
+        case 5: if (!string_field(payload, &e->session_id, &seen[5], 0)) return 0; break;
+        case 6: if (!string_field(payload, &e->editor_version, &seen[6], 1)) return 0; break;
+        case 7: if (!string_field(payload, &e->platform, &seen[7], 1)) return 0; break;
         case 8:
             if (e->nprops == MAX_PROPERTIES || !map_entry(payload, &e->props[e->nprops])) return 0;
             e->nprops++;
@@ -292,19 +293,21 @@ static int parse_event(span s, event *e) {
 
 /* --- checks -------------------------------------------------------------------------- */
 
+/* Each byte's value as a lowercase hex digit, 0xff when it is none (filled at import). */
+static unsigned char hex_digit[256];
+
 /* A canonical UUID (lowercase hex, dashes at 8, 13, 18, 23) into its 16 bytes: 1, else 0. */
 static int parse_uuid(span s, unsigned char *b) {
     if (s.n != 36 || s.p[8] != '-' || s.p[13] != '-' || s.p[18] != '-' || s.p[23] != '-')
         return 0;
     static const unsigned char at[16] = {0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34};
+    unsigned char seen = 0;
     for (int i = 0; i < 16; i++) {
-        unsigned char hi = s.p[at[i]], lo = s.p[at[i] + 1];
-        int h = hi >= '0' && hi <= '9' ? hi - '0' : hi >= 'a' && hi <= 'f' ? hi - 'a' + 10 : -1;
-        int l = lo >= '0' && lo <= '9' ? lo - '0' : lo >= 'a' && lo <= 'f' ? lo - 'a' + 10 : -1;
-        if ((h | l) < 0) return 0;
-        b[i] = (unsigned char)(h << 4 | l);
+        unsigned char h = hex_digit[s.p[at[i]]], l = hex_digit[s.p[at[i] + 1]];
+        seen |= h | l;
+        b[i] = (unsigned char)(h << 4 | (l & 0x0f));
     }
-    return 1;
+    return seen < 16;
 }
 
 static int same(span a, span b) { return a.n == b.n && memcmp(a.p, b.p, (size_t)a.n) == 0; }
@@ -334,7 +337,15 @@ static int by_delta_at(const void *a, const void *b) {
     return by_delta(*(const delta_key *const *)a, *(const delta_key *const *)b);
 }
 
-static int by_id_key(const void *a, const void *b) { return memcmp(a, b, 32); }
+/* An event's dedupe key (install id, event id: 16 bytes each) and its place in the request. */
+typedef struct {
+    unsigned char key[32];
+    Py_ssize_t at;
+} keyed;
+
+static int by_event_key(const void *a, const void *b) {
+    return memcmp(((const keyed *)a)->key, ((const keyed *)b)->key, 32);
+}
 
 static PyObject *text(span s) { return PyUnicode_DecodeUTF8((const char *)s.p, s.n, NULL); }
 
@@ -470,9 +481,13 @@ typedef struct {
     memo m[MEMOS];
 } memos;
 
+static uint64_t hash_more(uint64_t h, span s) { /* FNV-1a */
+    for (Py_ssize_t i = 0; i < s.n; i++) h = (h ^ s.p[i]) * 1099511628211ULL;
+    return h;
+}
+
 static memo *slot_of(memos *ms, const void *owner, span key) {
-    uint64_t h = (uint64_t)(uintptr_t)owner * 0x9e3779b97f4a7c15ULL;
-    for (Py_ssize_t i = 0; i < key.n; i++) h = (h ^ key.p[i]) * 1099511628211ULL;
+    uint64_t h = hash_more((uint64_t)(uintptr_t)owner * 0x9e3779b97f4a7c15ULL, key);
     return &ms->m[(h >> 40) & (MEMOS - 1)];
 }
 
@@ -559,7 +574,7 @@ static int named(span s, const char *name) {
  * set); -1: error set. `lowered` holds lowercased values (room for all: nothing moves). */
 static int encode_event(context *c, event *e, out *cols, delta_key *d, out *lowered,
                         long long *event_us) {
-    if (e->name.n == 0 || !e->has_time) return 0; /* the id: checked by the caller */
+    if (e->name.n == 0 || !e->has_time) return 0; /* the UUIDs: checked by the caller */
     PyObject *compiled = lookup(c, c->events, e->name);
     if (!compiled) return PyErr_Occurred() ? -1 : 0;
     PyObject *props = PyTuple_GET_ITEM(compiled, 0), *required = PyTuple_GET_ITEM(compiled, 1);
@@ -567,7 +582,6 @@ static int encode_event(context *c, event *e, out *cols, delta_key *d, out *lowe
     long long client_us = e->seconds * 1000000LL + e->nanos / 1000;
     long long at = client_us + c->skew_us;
     if (at < c->receive_us - c->max_age_us || at > c->receive_us + c->max_skew_us) return 0;
-    if (!parse_uuid(e->install_id, e->install) || !parse_uuid(e->session_id, e->session)) return 0;
     if (e->editor_version.n > 64) return 0;
     int ok = accepted(c, c->editor_ok, e->editor_version);
     if (ok <= 0) return ok;
@@ -664,47 +678,55 @@ static int encode_event(context *c, event *e, out *cols, delta_key *d, out *lowe
 
 /* --- the batch ----------------------------------------------------------------------- */
 
-/* The deltas of the batch's events (`keys`), sorted and grouped: eight arrays into `d`. */
+/* The deltas of the batch's events (`keys`), grouped and sorted: eight arrays into `d`. Equal
+ * keys are counted in a hash table first, so only the groups (a few dozen in a batch of 500)
+ * are sorted. */
 enum { D_BUCKET, D_EVENT, D_INSTALL, D_EDITOR_VERSION, D_PLATFORM, D_EXTENSION,
        D_EXTENSION_VERSION, D_COUNT, D_COLUMNS };
 static const uint32_t D_OIDS[D_COLUMNS] = {OID_TIMESTAMPTZ, OID_TEXT, OID_UUID, OID_TEXT,
                                            OID_TEXT,        OID_TEXT, OID_TEXT, OID_INT8};
 
+static uint64_t delta_hash(const delta_key *k) {
+    span install = {k->install, 16};
+    uint64_t h = (uint64_t)k->hour * 0x9e3779b97f4a7c15ULL;
+    h = hash_more(hash_more(hash_more(h, k->name), install), k->version);
+    return hash_more(hash_more(hash_more(h, k->platform), k->extension), k->extension_version);
+}
+
 static int put_deltas(delta_key *keys, Py_ssize_t count, out *d) {
-    const delta_key **order = PyMem_Malloc(sizeof(*order) * (size_t)count);
-    if (!order) return 0;
-    for (Py_ssize_t i = 0; i < count; i++) order[i] = &keys[i];
-    qsort(order, (size_t)count, sizeof(*order), by_delta_at); /* pointers: nothing big moves */
-    int ok = 1;
-    for (int k = 0; k < D_COLUMNS; k++) ok = ok && begin_array(&d[k], D_OIDS[k]);
+    size_t nslots = 16;
+    while (nslots < (size_t)count * 2) nslots *= 2;
+    const delta_key **slots = PyMem_Calloc(nslots, sizeof(*slots)); /* a group's first key */
+    long long *counts = PyMem_Calloc(nslots, sizeof(*counts));
+    const delta_key **order = PyMem_Malloc(sizeof(*order) * (size_t)count); /* the groups */
+    int ok = slots && counts && order;
     Py_ssize_t groups = 0;
-    for (Py_ssize_t i = 0, j; ok && i < count; i = j) {
-        for (j = i + 1; j < count && by_delta(order[i], order[j]) == 0; j++);
+    for (Py_ssize_t i = 0; ok && i < count; i++) {
+        size_t slot = (size_t)(delta_hash(&keys[i]) >> 20) & (nslots - 1);
+        while (slots[slot] && by_delta(slots[slot], &keys[i]) != 0) slot = (slot + 1) & (nslots - 1);
+        if (!slots[slot]) order[groups++] = slots[slot] = &keys[i];
+        counts[slot]++;
+    }
+    if (ok) qsort(order, (size_t)groups, sizeof(*order), by_delta_at);
+    for (int k = 0; k < D_COLUMNS; k++) ok = ok && begin_array(&d[k], D_OIDS[k]);
+    for (Py_ssize_t i = 0; ok && i < groups; i++) {
         const delta_key *g = order[i];
+        size_t slot = (size_t)(delta_hash(g) >> 20) & (nslots - 1);
+        while (slots[slot] != g) slot = (slot + 1) & (nslots - 1);
         if (!put_int8(&d[D_BUCKET], g->hour) || !put_text(&d[D_EVENT], g->name) ||
             !put_element(&d[D_INSTALL], g->install, 16) ||
             !put_text(&d[D_EDITOR_VERSION], g->version) || !put_text(&d[D_PLATFORM], g->platform) ||
             !put_text(&d[D_EXTENSION], g->extension) ||
             !put_text(&d[D_EXTENSION_VERSION], g->extension_version) ||
-            !put_int8(&d[D_COUNT], (long long)(j - i)))
+            !put_int8(&d[D_COUNT], counts[slot]))
             ok = 0;
-        groups++;
     }
+    PyMem_Free(slots);
+    PyMem_Free(counts);
     PyMem_Free(order);
     if (ok)
         for (int k = 0; k < D_COLUMNS; k++) end_array(&d[k], groups);
     return ok;
-}
-
-/* The dedupe keys (install id, event id: 16 bytes each), sorted as the index sorts them. */
-static int put_keys(unsigned char (*keys)[32], Py_ssize_t count, out *installs, out *ids) {
-    qsort(keys, (size_t)count, 32, by_id_key);
-    if (!begin_array(installs, OID_UUID) || !begin_array(ids, OID_UUID)) return 0;
-    for (Py_ssize_t i = 0; i < count; i++)
-        if (!put_element(installs, keys[i], 16) || !put_element(ids, keys[i] + 16, 16)) return 0;
-    end_array(installs, count);
-    end_array(ids, count);
-    return 1;
 }
 
 static int count_install(PyObject *installs, span install, long n) {
@@ -722,11 +744,11 @@ static int count_install(PyObject *installs, span install, long n) {
     return set;
 }
 
-/* `staging.Staged`: the two scalars, the event columns, the keys, the deltas. */
-#define STAGED_FIELDS (2 + E_COLUMNS + 2 + D_COLUMNS)
+/* `staging.Staged`: the two scalars, the event columns, the deltas. */
+#define STAGED_FIELDS (2 + E_COLUMNS + D_COLUMNS)
 
 static PyObject *staged_tuple(long long receive_us, long long schema_version, out *cols,
-                              out *key_installs, out *key_ids, out *deltas) {
+                              out *deltas) {
     unsigned char receive[8], version[2];
     big_endian(receive, (uint64_t)(receive_us - PG_EPOCH_US), 8);
     big_endian(version, (uint64_t)schema_version, 2);
@@ -742,8 +764,6 @@ static PyObject *staged_tuple(long long receive_us, long long schema_version, ou
     FIELD(receive, 8);
     FIELD(version, 2);
     for (int k = 0; k < E_COLUMNS; k++) FIELD(cols[k].buf, cols[k].len);
-    FIELD(key_installs->buf, key_installs->len);
-    FIELD(key_ids->buf, key_ids->len);
     for (int k = 0; k < D_COLUMNS; k++) FIELD(deltas[k].buf, deltas[k].len);
 #undef FIELD
     return t;
@@ -764,11 +784,10 @@ static PyObject *encode(PyObject *self, PyObject *args) {
     event *events = NULL;
     span *spans = NULL;
     delta_key *deltas = NULL;
-    unsigned char(*keys)[32] = NULL;
+    keyed *order = NULL;
     const unsigned char **ids = NULL; /* open addressing over the event ids */
     size_t nslots = 16;
-    out cols[E_COLUMNS] = {{0}}, dcols[D_COLUMNS] = {{0}}, key_installs = {0}, key_ids = {0},
-        lowered = {0};
+    out cols[E_COLUMNS] = {{0}}, dcols[D_COLUMNS] = {{0}}, lowered = {0};
     context c;
     long long max_events, max_bytes;
     if (PyTuple_GET_SIZE(plan) != 9) {
@@ -822,11 +841,11 @@ static PyObject *encode(PyObject *self, PyObject *args) {
     if (more < 0 || count == 0) goto fallback;
     events = PyMem_Malloc(sizeof(event) * (size_t)count);
     deltas = PyMem_Malloc(sizeof(delta_key) * (size_t)count);
-    keys = PyMem_Malloc(32 * (size_t)count);
+    order = PyMem_Malloc(sizeof(keyed) * (size_t)count);
     while (nslots < (size_t)count * 2) nslots *= 2;
     ids = PyMem_Calloc(nslots, sizeof(*ids));
     installs = PyDict_New();
-    if (!events || !deltas || !keys || !ids || !installs) {
+    if (!events || !deltas || !order || !ids || !installs) {
         if (!PyErr_Occurred()) PyErr_NoMemory();
         goto done;
     }
@@ -836,14 +855,15 @@ static PyObject *encode(PyObject *self, PyObject *args) {
         if (!grow(&cols[k], count * 48 + 64) || !begin_array(&cols[k], E_OIDS[k])) goto nomem;
     memset(&c.lookups, 0, sizeof c.lookups);
     memset(&c.accepted, 0, sizeof c.accepted);
-    long long first = 0, last = 0;
-    span run = {NULL, 0}; /* the install of the events counted in `run_n`: a batch has few */
-    long run_n = 0;
     for (Py_ssize_t i = 0; i < count; i++) {
         event *e = &events[i];
-        long long at = 0;
         if (!parse_event(spans[i], e)) goto fallback;
         if (!parse_uuid(e->event_id, e->id)) goto fallback;
+        /* A batch's events share an install and a few sessions: the previous event's bytes. */
+        if (i && same(e->install_id, e[-1].install_id)) memcpy(e->install, e[-1].install, 16);
+        else if (!parse_uuid(e->install_id, e->install)) goto fallback;
+        if (i && same(e->session_id, e[-1].session_id)) memcpy(e->session, e[-1].session, 16);
+        else if (!parse_uuid(e->session_id, e->session)) goto fallback;
         /* An id twice in the batch is a duplicate the Python path counts. */
         uint64_t h, low;
         memcpy(&h, e->id, 8);
@@ -856,11 +876,22 @@ static PyObject *encode(PyObject *self, PyObject *args) {
             }
             if (memcmp(ids[slot], e->id, 16) == 0) goto fallback;
         }
+        memcpy(order[i].key, e->install, 16);
+        memcpy(order[i].key + 16, e->id, 16);
+        order[i].at = i;
+    }
+    /* The events go out in the dedupe index's order: PostgreSQL inserts the keys in order (two
+     * batches sharing ids wait on each other in one direction only), and needs no key arrays. */
+    qsort(order, (size_t)count, sizeof(keyed), by_event_key);
+    long long first = 0, last = 0;
+    span run = {NULL, 0}; /* the install of the events counted in `run_n`: a batch has few */
+    long run_n = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        event *e = &events[order[i].at];
+        long long at = 0;
         int ok = encode_event(&c, e, cols, &deltas[i], &lowered, &at);
         if (ok < 0) goto done;
         if (ok == 0) goto fallback;
-        memcpy(keys[i], e->install, 16);
-        memcpy(keys[i] + 16, e->id, 16);
         first = i ? (at < first ? at : first) : at;
         last = i ? (at > last ? at : last) : at;
         if (run_n && !same(run, e->install_id)) {
@@ -872,9 +903,8 @@ static PyObject *encode(PyObject *self, PyObject *args) {
     }
     if (count_install(installs, run, run_n) < 0) goto done;
     for (int k = 0; k < E_COLUMNS; k++) end_array(&cols[k], count);
-    if (!put_keys(keys, count, &key_installs, &key_ids) || !put_deltas(deltas, count, dcols))
-        goto nomem;
-    staged = staged_tuple(receive_us, schema_version, cols, &key_installs, &key_ids, dcols);
+    if (!put_deltas(deltas, count, dcols)) goto nomem;
+    staged = staged_tuple(receive_us, schema_version, cols, dcols);
     if (staged) result = Py_BuildValue("(OnOLL)", staged, count, installs, first, last);
     goto done;
 nomem:
@@ -888,13 +918,11 @@ done:
     Py_XDECREF(staged);
     PyMem_Free(events);
     PyMem_Free(deltas);
-    PyMem_Free(keys);
+    PyMem_Free(order);
     PyMem_Free(ids);
     PyMem_Free(spans);
     for (int k = 0; k < E_COLUMNS; k++) PyMem_Free(cols[k].buf);
     for (int k = 0; k < D_COLUMNS; k++) PyMem_Free(dcols[k].buf);
-    PyMem_Free(key_installs.buf);
-    PyMem_Free(key_ids.buf);
     PyMem_Free(lowered.buf);
     return result;
 }
@@ -910,4 +938,9 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fastingest",
                                     "The ingest fast path (see fast_ingest.py).", -1, methods,
                                     NULL, NULL, NULL, NULL};
 
-PyMODINIT_FUNC PyInit__fastingest(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__fastingest(void) {
+    memset(hex_digit, 0xff, sizeof hex_digit);
+    for (int i = 0; i < 10; i++) hex_digit['0' + i] = (unsigned char)i;
+    for (int i = 0; i < 6; i++) hex_digit['a' + i] = (unsigned char)(10 + i);
+    return PyModule_Create(&module);
+}

@@ -66,8 +66,8 @@ PENDING_COLUMNS = (
     "bucket, event, install_id, editor_version, platform, extension, extension_version, event_count"
 )
 
-# A batch arrives as binary arrays (see `staging.py`): its columns, its dedupe keys in index
-# order and its rollup deltas, which PostgreSQL reads without parsing or sorting anything. Ingest
+# A batch arrives as binary arrays (see `staging.py`): its columns, the events in the dedupe
+# index's order, and its rollup deltas, which PostgreSQL reads without parsing or sorting anything. Ingest
 # runs on psycopg directly (symphony_common.db.driver): SQLAlchemy's execution layer cost ~0.5 ms
 # of CPU per batch, and a batch without drops is one statement in autocommit.
 #
@@ -77,18 +77,24 @@ EVENT_COLUMNS = (
     "event_id, name, event_time, receive_time, install_id, session_id, editor_version, platform,"
     " properties, schema_version"
 )
+# The arrays are unnested in the select list, where the set-returning functions run in step
+# and hand over one row at a time: `FROM unnest(a, b, ...)` first copies every array's elements
+# into a tuplestore (measured 0.2-0.3 ms of PostgreSQL CPU per batch of 500). Arrays of a batch
+# have the same length (`staging.stage`); a shorter one would give NULLs, which NOT NULL refuses.
 STAGED_EVENTS = """
     SELECT e.event_id, e.name, e.event_time, :receive_time, e.install_id, e.session_id,
            e.editor_version, e.platform, e.properties, :schema_version
-    FROM unnest(CAST(:event_ids AS uuid[]), CAST(:names AS text[]),
-                CAST(:event_times AS timestamptz[]), CAST(:install_ids AS uuid[]),
-                CAST(:session_ids AS uuid[]), CAST(:editor_versions AS text[]),
-                CAST(:platforms AS text[]), CAST(:properties AS jsonb[]))
-         AS e(event_id, name, event_time, install_id, session_id, editor_version, platform, properties)
+    FROM (SELECT unnest(CAST(:event_ids AS uuid[])) AS event_id,
+                 unnest(CAST(:names AS text[])) AS name,
+                 unnest(CAST(:event_times AS timestamptz[])) AS event_time,
+                 unnest(CAST(:install_ids AS uuid[])) AS install_id,
+                 unnest(CAST(:session_ids AS uuid[])) AS session_id,
+                 unnest(CAST(:editor_versions AS text[])) AS editor_version,
+                 unnest(CAST(:platforms AS text[])) AS platform,
+                 unnest(CAST(:properties AS jsonb[])) AS properties) AS e
 """
 STAGED_KEYS = """
-    SELECT k.install_id, k.event_id, :receive_time
-    FROM unnest(CAST(:key_installs AS uuid[]), CAST(:key_ids AS uuid[])) AS k(install_id, event_id)
+    SELECT unnest(CAST(:install_ids AS uuid[])), unnest(CAST(:event_ids AS uuid[])), :receive_time
 """
 
 # The usual batch carries only ids never seen: STORE_NEW_EVENTS stores it with plain inserts
@@ -107,10 +113,10 @@ STORE_NEW_EVENTS = sql(
         RETURNING 1
     ), pending AS (
         INSERT INTO analytics.rollup_pending ({PENDING_COLUMNS})
-        SELECT * FROM unnest(CAST(:delta_buckets AS timestamptz[]), CAST(:delta_events AS text[]),
-                             CAST(:delta_installs AS uuid[]), CAST(:delta_editor_versions AS text[]),
-                             CAST(:delta_platforms AS text[]), CAST(:delta_extensions AS text[]),
-                             CAST(:delta_extension_versions AS text[]), CAST(:delta_counts AS bigint[]))
+        SELECT unnest(CAST(:delta_buckets AS timestamptz[])), unnest(CAST(:delta_events AS text[])),
+               unnest(CAST(:delta_installs AS uuid[])), unnest(CAST(:delta_editor_versions AS text[])),
+               unnest(CAST(:delta_platforms AS text[])), unnest(CAST(:delta_extensions AS text[])),
+               unnest(CAST(:delta_extension_versions AS text[])), unnest(CAST(:delta_counts AS bigint[]))
         RETURNING 1
     )
     -- Reading every insert makes them all finish before the counter row is locked: the main
