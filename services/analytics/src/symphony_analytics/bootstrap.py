@@ -113,9 +113,11 @@ async def build(settings: AnalyticsSettings, overrides: Overrides) -> Wiring:
     redis = create_redis(settings.redis_url) if settings.use_redis else None
     if redis is not None:
         closers.append(redis.aclose)
-    rate_limiter = overrides.extra.get("rate_limiter") or RedisRateLimiter(
-        redis, LocalRateLimiter()
-    )
+    rate_limiter = overrides.extra.get("rate_limiter")
+    if rate_limiter is None and redis is not None:
+        rate_limiter = RedisRateLimiter(redis)
+        closers.append(rate_limiter.aclose)  # closers run in reverse: before redis.aclose
+    rate_limiter = rate_limiter or LocalRateLimiter()
     registry = overrides.extra.get("registry")
     if registry is None:
         channel = open_channel(

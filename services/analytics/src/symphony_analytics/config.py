@@ -43,5 +43,6 @@ class AnalyticsSettings(ServiceSettings):
     rollup_fold_interval_seconds: float = 2.0
     # How often partitions are created ahead and retention is applied.
     maintenance_interval_seconds: float = 3600.0
-    # Use Redis for rate limits (a per-process limiter takes over while it is unreachable).
+    # Share the rate limits' counts between replicas through Redis, in the background (a call
+    # is decided at once; each replica counts on its own while Redis is unreachable).
     use_redis: bool = True

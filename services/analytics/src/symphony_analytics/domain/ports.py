@@ -181,7 +181,7 @@ class RateLimiter(Protocol):
         ...
 
     async def hit_many(self, hits: Sequence[tuple[str, int, int]], window_seconds: int) -> float:
-        """`hit` for each (key, cost, limit) at once (one round trip); the longest wait."""
+        """`hit` for each (key, cost, limit) at once; the longest wait."""
         ...
 
 
