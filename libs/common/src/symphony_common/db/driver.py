@@ -109,12 +109,26 @@ class Result:
         return iter(self._rows)
 
 
+class PooledConnection(psycopg.AsyncConnection[Any]):
+    """A pool's connection, with one cursor for all the statements it runs: the cursor's
+    adapters (which dumper for which parameter type) stay looked up from one statement to the
+    next; a new cursor per statement measured ~80 µs more CPU for analytics' ingest statement."""
+
+    _statements: psycopg.AsyncCursor[Any] | None = None
+
+    @property
+    def statements(self) -> psycopg.AsyncCursor[Any]:
+        if self._statements is None:
+            self._statements = self.cursor()
+        return self._statements
+
+
 class Connection:
     """One pooled psycopg connection (autocommit: a unit of work sends its own BEGIN). psycopg's
     pipeline mode (BEGIN sent with the first statement) measured ~90 µs more CPU per push than
     the round trip it saves."""
 
-    def __init__(self, raw: psycopg.AsyncConnection[Any]) -> None:
+    def __init__(self, raw: PooledConnection) -> None:
         self.raw = raw
 
     @staticmethod
@@ -129,7 +143,7 @@ class Connection:
         self, statement: Statement, params: Mapping[str, Any] | None = None
     ) -> Result:
         try:
-            cursor = await self.raw.execute(statement.query, params)
+            cursor = await self.raw.statements.execute(statement.query, params)
             return await self._result(statement, cursor)
         except psycopg.Error as error:
             raise self.wrap(error) from None
@@ -144,7 +158,7 @@ class Connection:
 
     async def command(self, command: bytes) -> None:
         try:
-            await self.raw.execute(command)
+            await self.raw.statements.execute(command)
         except psycopg.Error as error:
             raise self.wrap(error) from None
 
@@ -180,6 +194,7 @@ def create_pool(
         max_idle=60,
         max_lifetime=1800,
         open=False,
+        connection_class=PooledConnection,
         configure=configure,
         kwargs={
             "autocommit": True,
