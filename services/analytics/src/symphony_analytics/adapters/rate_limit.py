@@ -139,11 +139,12 @@ class RedisRateLimiter:
                 del self._known[window]
 
     async def aclose(self) -> None:
+        """Send what is left (at shutdown)."""
+        if self._settling is not None:
+            await self._settling  # which may have scheduled the next one
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._settling is not None:
-            await self._settling
         await self.settle()
 
     async def _send(self, counts: dict[Window, int]) -> list[int]:
