@@ -66,10 +66,10 @@ PENDING_COLUMNS = (
     "bucket, event, install_id, editor_version, platform, extension, extension_version, event_count"
 )
 
-# A batch arrives as binary arrays (see `staging.py`): its columns, the events in the dedupe
-# index's order, and its rollup deltas, which PostgreSQL reads without parsing or sorting anything. Ingest
-# runs on psycopg directly (symphony_common.db.driver): SQLAlchemy's execution layer cost ~0.5 ms
-# of CPU per batch, and a batch without drops is one statement in autocommit.
+# A batch arrives as binary arrays (see `staging.py`): its columns, with the events in the
+# dedupe index's order, and its rollup deltas, which PostgreSQL reads without parsing or sorting
+# anything. Ingest runs on psycopg directly (symphony_common.db.driver): SQLAlchemy's execution
+# layer cost ~0.5 ms of CPU per batch, and a batch without drops is one statement in autocommit.
 #
 # The dedupe key is (install_id, event_id) (migration 0004): a retry resends both, and a
 # batch's ids (one install) land on a few neighbouring index pages instead of 500 random ones.
