@@ -5,7 +5,8 @@ resident memory under sustained ingest.
 Layout: the service (`python -m symphony_analytics serve`, a real process) is pinned to the
 server core; the load generator is this process, pinned to the generator core while it sends,
 with its CPU share reported; PostgreSQL is not pinned. Ingest is anonymous (no token); the
-service's rate limits are raised for the run (the limiter still runs: one Redis call per batch).
+service's rate limits are raised for the run (the limiter still counts every batch, and settles
+with Redis in the background).
 
 (a) Ingest: batches of 500 fresh events, pre-serialised before timing, `INGEST_CONCURRENCY`
     batches in flight over one channel; every answer must accept all 500. Bare side: the

@@ -1,7 +1,7 @@
 """The fast path of BatchIngestEvents: the request's bytes straight to the parameters that store
-them (`db/staging.py`), in C
-(`_fastingest.c`), for a batch in which every event is valid. Anything else answers None and
-the service takes its Python path, which gives every rejection its reason."""
+them (`db/staging.py`), in C (`_fastingest.c`), for a batch in which every event is valid.
+Anything else answers None and the service takes its Python path, which gives every rejection
+its reason."""
 
 from __future__ import annotations
 
